@@ -1,0 +1,173 @@
+//! `/games`: lifecycle, moves over REST, and the read side of games.
+
+use std::sync::Arc;
+
+use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{auth::BearerToken, error::ApiError, ApiTags};
+use crate::service::{
+    views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
+    Arena,
+};
+
+#[derive(Object, Default)]
+pub struct CreateGameRequest {
+    /// Per-move time limit in seconds (5–600); the server default when absent.
+    pub move_time_limit_secs: Option<u32>,
+}
+
+/// A move. `player` (the prototype's field) is optional and checked against the
+/// caller's seat; `game_id`, if sent, must match the path.
+#[derive(Object)]
+pub struct MoveRequest {
+    pub game_id: Option<String>,
+    pub player: Option<i64>,
+    /// 0 (left) to 6 (right).
+    pub column: i64,
+}
+
+/// The short status of a game.
+#[derive(Object)]
+pub struct GameStatusView {
+    pub game_id: String,
+    pub status: String,
+    pub next_player: u8,
+    pub winner: Option<u8>,
+    pub draw: bool,
+    pub seq: u64,
+    pub move_count: u32,
+}
+
+#[derive(ApiResponse)]
+pub enum GameCreated {
+    /// The game was created; the caller is player 1.
+    #[oai(status = 201)]
+    Created(Json<GameView>),
+}
+
+pub struct GamesApi {
+    pub arena: Arc<Arena>,
+}
+
+#[OpenApi(tag = "ApiTags::Games")]
+impl GamesApi {
+    /// Create a game
+    #[oai(path = "/games", method = "post")]
+    async fn create(
+        &self,
+        auth: BearerToken,
+        body: Json<CreateGameRequest>,
+    ) -> Result<GameCreated, ApiError> {
+        let player = auth.player(&self.arena).await?;
+        let view = self
+            .arena
+            .create_game(&player, body.move_time_limit_secs)
+            .await?;
+        Ok(GameCreated::Created(Json(view)))
+    }
+
+    /// Join a waiting game as player 2
+    #[oai(path = "/games/:id/join", method = "post")]
+    async fn join(&self, auth: BearerToken, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.player(&self.arena).await?;
+        Ok(Json(self.arena.join_game(&player, &id.0).await?))
+    }
+
+    /// Cancel a waiting game (its creator only)
+    #[oai(path = "/games/:id/cancel", method = "delete")]
+    async fn cancel(
+        &self,
+        auth: BearerToken,
+        id: Path<String>,
+    ) -> Result<Json<GameView>, ApiError> {
+        let player = auth.player(&self.arena).await?;
+        Ok(Json(self.arena.cancel_game(&player, &id.0).await?))
+    }
+
+    /// Play a move
+    ///
+    /// The same use-case as the WebSocket move; the move is broadcast to every socket of the game.
+    #[oai(path = "/games/:id/move", method = "post")]
+    async fn play(
+        &self,
+        auth: BearerToken,
+        id: Path<String>,
+        body: Json<MoveRequest>,
+    ) -> Result<Json<MoveEvent>, ApiError> {
+        if body
+            .game_id
+            .as_deref()
+            .is_some_and(|game_id| game_id != id.0)
+        {
+            return Err(ApiError::Unprocessable(Json(super::error::ErrorBody::new(
+                "invalid_body",
+                "game_id in the body does not match the path",
+            ))));
+        }
+        let player = auth.player(&self.arena).await?;
+        Ok(Json(
+            self.arena
+                .play_move(&player, &id.0, body.player, body.column)
+                .await?,
+        ))
+    }
+
+    /// Resign: the opponent wins
+    #[oai(path = "/games/:id/resign", method = "post")]
+    async fn resign(
+        &self,
+        auth: BearerToken,
+        id: Path<String>,
+    ) -> Result<Json<GameView>, ApiError> {
+        let player = auth.player(&self.arena).await?;
+        Ok(Json(self.arena.resign(&player, &id.0).await?))
+    }
+
+    /// Games waiting for an opponent
+    #[oai(path = "/games/waiting", method = "get")]
+    async fn waiting(&self) -> Result<Json<Vec<WaitingGame>>, ApiError> {
+        Ok(Json(self.arena.waiting_games().await?))
+    }
+
+    /// Recently ended games
+    #[oai(path = "/games/recent", method = "get")]
+    async fn recent(
+        &self,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u64>>,
+    ) -> Result<Json<Vec<GameSummary>>, ApiError> {
+        Ok(Json(self.arena.recent_games(limit.0.unwrap_or(20)).await?))
+    }
+
+    /// Games in progress, with viewer counts
+    #[oai(path = "/games/live", method = "get")]
+    async fn live(&self) -> Result<Json<Vec<LiveGame>>, ApiError> {
+        Ok(Json(self.arena.live_games().await?))
+    }
+
+    /// The full state of a game
+    #[oai(path = "/games/:id", method = "get")]
+    async fn get(&self, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        Ok(Json(self.arena.game_view(&id.0).await?))
+    }
+
+    /// The short status of a game
+    #[oai(path = "/games/:id/status", method = "get")]
+    async fn status(&self, id: Path<String>) -> Result<Json<GameStatusView>, ApiError> {
+        let view = self.arena.game_view(&id.0).await?;
+        Ok(Json(GameStatusView {
+            game_id: view.game_id,
+            status: view.status,
+            next_player: view.next_player,
+            winner: view.winner,
+            draw: view.draw,
+            seq: view.seq,
+            move_count: view.move_count,
+        }))
+    }
+
+    /// The moves of a game, in order (for replays)
+    #[oai(path = "/games/:id/moves", method = "get")]
+    async fn moves(&self, id: Path<String>) -> Result<Json<Vec<MoveRecord>>, ApiError> {
+        Ok(Json(self.arena.game_moves(&id.0).await?))
+    }
+}

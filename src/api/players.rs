@@ -1,0 +1,124 @@
+//! `/players`: registration, the caller's own record, statistics and history.
+
+use std::sync::Arc;
+
+use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{auth::BearerToken, error::ApiError, ApiTags};
+use crate::{
+    cold::PlayerRecord,
+    service::{
+        views::{ActiveGame, HistoryEntry, PlayerStats},
+        Arena, Registered,
+    },
+};
+
+/// Registration: a guest (no password) or an account with a password.
+#[derive(Object)]
+pub struct RegisterRequest {
+    /// 3–20 letters, digits, `_` or `-`; unique regardless of case.
+    pub username: String,
+    /// Optional, 8–128 characters. Without one the player is a guest whose token is its only credential.
+    pub password: Option<String>,
+}
+
+/// A player with a fresh bearer token.
+#[derive(Object)]
+pub struct PlayerSession {
+    pub id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub guest: bool,
+}
+
+impl From<Registered> for PlayerSession {
+    fn from(registered: Registered) -> Self {
+        PlayerSession {
+            guest: registered.player.password_hash.is_none(),
+            id: registered.player.id,
+            username: registered.player.username,
+            elo_rating: registered.player.elo_rating,
+            token: registered.token,
+        }
+    }
+}
+
+/// The caller's own record.
+#[derive(Object)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+    pub guest: bool,
+}
+
+impl From<PlayerRecord> for Me {
+    fn from(player: PlayerRecord) -> Self {
+        Me {
+            guest: player.password_hash.is_none(),
+            id: player.id,
+            username: player.username,
+            elo_rating: player.elo_rating,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// The player was created.
+    #[oai(status = 201)]
+    Created(Json<PlayerSession>),
+}
+
+pub struct PlayersApi {
+    pub arena: Arc<Arena>,
+}
+
+#[OpenApi(tag = "ApiTags::Players")]
+impl PlayersApi {
+    /// Register a player
+    ///
+    /// A taken username (case-insensitive) is a 409 `username_taken`, never a log-in.
+    #[oai(path = "/players", method = "post")]
+    async fn register(&self, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
+        let registered = self
+            .arena
+            .register(&body.username, body.password.as_deref())
+            .await?;
+        Ok(Created::Created(Json(registered.into())))
+    }
+
+    /// The caller's own player record
+    #[oai(path = "/players/me", method = "get")]
+    async fn me(&self, auth: BearerToken) -> Result<Json<Me>, ApiError> {
+        Ok(Json(auth.player(&self.arena).await?.into()))
+    }
+
+    /// A player's statistics
+    #[oai(path = "/players/:id/stats", method = "get")]
+    async fn stats(&self, id: Path<i64>) -> Result<Json<PlayerStats>, ApiError> {
+        Ok(Json(self.arena.player_stats(id.0).await?))
+    }
+
+    /// A player's games, newest first, with the result from that player's side
+    #[oai(path = "/players/:id/games", method = "get")]
+    async fn games(
+        &self,
+        id: Path<i64>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u64>>,
+    ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
+        Ok(Json(
+            self.arena
+                .player_history(id.0, limit.0.unwrap_or(20))
+                .await?,
+        ))
+    }
+
+    /// The player's game that is waiting or in progress (404 `no_active_game` if none)
+    #[oai(path = "/players/:id/active-game", method = "get")]
+    async fn active_game(&self, id: Path<i64>) -> Result<Json<ActiveGame>, ApiError> {
+        Ok(Json(self.arena.active_game(id.0).await?))
+    }
+}

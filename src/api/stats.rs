@@ -1,0 +1,36 @@
+//! `/stats` and `/heartbeat`: cluster-wide counters and online presence.
+
+use std::sync::Arc;
+
+use poem_openapi::{payload::Json, Object, OpenApi};
+
+use super::{auth::BearerToken, error::ApiError, ApiTags};
+use crate::service::{views::ClusterStats, Arena};
+
+#[derive(Object)]
+pub struct HeartbeatReply {
+    /// Players seen in the last minute, over the whole cluster.
+    pub online_players: u64,
+}
+
+pub struct StatsApi {
+    pub arena: Arc<Arena>,
+}
+
+#[OpenApi(tag = "ApiTags::Stats")]
+impl StatsApi {
+    /// Counters over the whole cluster
+    #[oai(path = "/stats", method = "get")]
+    async fn stats(&self) -> Result<Json<ClusterStats>, ApiError> {
+        Ok(Json(self.arena.cluster_stats().await?))
+    }
+
+    /// Mark the caller online
+    #[oai(path = "/heartbeat", method = "post")]
+    async fn heartbeat(&self, auth: BearerToken) -> Result<Json<HeartbeatReply>, ApiError> {
+        let player = auth.player(&self.arena).await?;
+        Ok(Json(HeartbeatReply {
+            online_players: self.arena.heartbeat(player.id).await?,
+        }))
+    }
+}

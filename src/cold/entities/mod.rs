@@ -1,0 +1,7 @@
+//! sea-orm entities, one per table created by the `migration` crate.
+
+pub mod game;
+pub mod player;
+pub mod rating;
+pub mod session;
+pub mod stored_move;

@@ -1,0 +1,391 @@
+//! Games and their moves, and the settlement of a finished game.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ActiveValue::Set,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+
+use super::{
+    entities::{game, player, rating, stored_move},
+    Cold, ColdError,
+};
+use crate::game::{rating_changes, EndReason, GameScore, GameStatus, Seat};
+
+/// A game as created (status `waiting`, or `active` for a rematch created full).
+pub struct NewGame<'a> {
+    pub id: &'a str,
+    pub player1_id: i64,
+    pub player2_id: Option<i64>,
+    pub move_time_limit_secs: u32,
+    pub rematch_of: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// A move to store.
+pub struct NewMove<'a> {
+    pub game_id: &'a str,
+    pub move_number: u32,
+    pub seat: Seat,
+    pub player_id: i64,
+    pub column: u8,
+    pub row: u8,
+    pub now: DateTime<Utc>,
+}
+
+/// The end of a game, to be settled once.
+pub struct FinishRecord<'a> {
+    pub game_id: &'a str,
+    pub status: GameStatus,
+    pub reason: EndReason,
+    /// The winning seat; `None` for a draw or an unrated ending.
+    pub winner: Option<Seat>,
+    pub move_count: u32,
+    pub now: DateTime<Utc>,
+}
+
+/// What settling a game did to the ratings (seat one, seat two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RatingOutcome {
+    pub changes: (i32, i32),
+    pub ratings: (i32, i32),
+}
+
+/// Number of games per status, for `/stats`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GameCounts {
+    pub total: u64,
+    pub waiting: u64,
+    pub active: u64,
+    pub finished: u64,
+}
+
+impl Cold {
+    pub async fn insert_game(&self, new: NewGame<'_>) -> Result<game::Model, ColdError> {
+        let status = if new.player2_id.is_some() {
+            GameStatus::Active
+        } else {
+            GameStatus::Waiting
+        };
+        let model = game::ActiveModel {
+            id: Set(new.id.to_string()),
+            player1_id: Set(new.player1_id),
+            player2_id: Set(new.player2_id),
+            status: Set(status.as_str().to_string()),
+            winner_id: Set(None),
+            winner_seat: Set(None),
+            is_draw: Set(false),
+            end_reason: Set(None),
+            move_time_limit_secs: Set(new.move_time_limit_secs as i32),
+            move_count: Set(0),
+            rematch_of: Set(new.rematch_of.map(str::to_string)),
+            player1_rating_change: Set(None),
+            player2_rating_change: Set(None),
+            created_at: Set(new.now),
+            started_at: Set(new.player2_id.map(|_| new.now)),
+            finished_at: Set(None),
+        };
+        game::Entity::insert(model).exec(&self.db).await?;
+        self.game(new.id)
+            .await?
+            .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
+    }
+
+    /// Seats player two in a waiting game. False when the game was no longer waiting.
+    pub async fn start_game(
+        &self,
+        id: &str,
+        player2_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ColdError> {
+        let result = game::Entity::update_many()
+            .col_expr(game::Column::Player2Id, Expr::value(player2_id))
+            .col_expr(
+                game::Column::Status,
+                Expr::value(GameStatus::Active.as_str()),
+            )
+            .col_expr(game::Column::StartedAt, Expr::value(now))
+            .filter(game::Column::Id.eq(id))
+            .filter(game::Column::Status.eq(GameStatus::Waiting.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Cancels a waiting game. False when it was no longer waiting.
+    pub async fn cancel_game(&self, id: &str, now: DateTime<Utc>) -> Result<bool, ColdError> {
+        let result = game::Entity::update_many()
+            .col_expr(
+                game::Column::Status,
+                Expr::value(GameStatus::Cancelled.as_str()),
+            )
+            .col_expr(
+                game::Column::EndReason,
+                Expr::value(EndReason::Cancelled.as_str()),
+            )
+            .col_expr(game::Column::FinishedAt, Expr::value(now))
+            .filter(game::Column::Id.eq(id))
+            .filter(game::Column::Status.eq(GameStatus::Waiting.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Stores a move; [`ColdError::Duplicate`] if that move number is already stored.
+    pub async fn insert_move(&self, new: NewMove<'_>) -> Result<(), ColdError> {
+        let model = stored_move::ActiveModel {
+            game_id: Set(new.game_id.to_string()),
+            move_number: Set(new.move_number as i32),
+            player_seat: Set(i16::from(new.seat.number())),
+            player_id: Set(new.player_id),
+            column: Set(i16::from(new.column)),
+            row: Set(i16::from(new.row)),
+            created_at: Set(new.now),
+            ..Default::default()
+        };
+        stored_move::Entity::insert(model).exec(&self.db).await?;
+        game::Entity::update_many()
+            .col_expr(game::Column::MoveCount, Expr::value(new.move_number as i32))
+            .filter(game::Column::Id.eq(new.game_id))
+            .filter(game::Column::MoveCount.lt(new.move_number as i32))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Settles a game exactly once: the status flips from `active` only in the first
+    /// call; that same transaction locks both player rows (in id order, so two games
+    /// of the same player settle one after the other), applies Elo and records history.
+    /// Returns `Ok(None)` when the game had already been settled (or was not active).
+    pub async fn finish_game(
+        &self,
+        record: FinishRecord<'_>,
+    ) -> Result<Option<RatingOutcome>, ColdError> {
+        let txn = self.db.begin().await?;
+        let Some(stored) = game::Entity::find_by_id(record.game_id.to_string())
+            .one(&txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let winner_id = match record.winner {
+            Some(Seat::One) => Some(stored.player1_id),
+            Some(Seat::Two) => stored.player2_id,
+            None => None,
+        };
+        let flipped = game::Entity::update_many()
+            .col_expr(game::Column::Status, Expr::value(record.status.as_str()))
+            .col_expr(game::Column::EndReason, Expr::value(record.reason.as_str()))
+            .col_expr(game::Column::WinnerId, Expr::value(winner_id))
+            .col_expr(
+                game::Column::WinnerSeat,
+                Expr::value(record.winner.map(|s| i16::from(s.number()))),
+            )
+            .col_expr(
+                game::Column::IsDraw,
+                Expr::value(record.reason == EndReason::Draw),
+            )
+            .col_expr(
+                game::Column::MoveCount,
+                Expr::value(record.move_count as i32),
+            )
+            .col_expr(game::Column::FinishedAt, Expr::value(record.now))
+            .filter(game::Column::Id.eq(record.game_id))
+            .filter(game::Column::Status.eq(GameStatus::Active.as_str()))
+            .exec(&txn)
+            .await?;
+        if flipped.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        let score = match (record.status, record.winner, record.reason) {
+            (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
+            (GameStatus::Finished, Some(Seat::Two), _) => Some(GameScore::SeatTwoWins),
+            (GameStatus::Finished, None, EndReason::Draw) => Some(GameScore::Draw),
+            _ => None,
+        };
+        let (Some(score), Some(player2_id)) = (score, stored.player2_id) else {
+            txn.commit().await?;
+            return Ok(None);
+        };
+        let mut ids = [stored.player1_id, player2_id];
+        ids.sort_unstable();
+        let locked = player::Entity::find()
+            .filter(player::Column::Id.is_in(ids))
+            .order_by_asc(player::Column::Id)
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
+        let rating_of = |id: i64| {
+            locked
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| p.elo_rating)
+                .ok_or_else(|| {
+                    ColdError::Database(sea_orm::DbErr::RecordNotFound(format!("player {id}")))
+                })
+        };
+        let before = (rating_of(stored.player1_id)?, rating_of(player2_id)?);
+        let changes = rating_changes(before.0, before.1, score);
+        let after = (before.0 + changes.0, before.1 + changes.1);
+        for (id, rating_before, rating_after, won, lost) in [
+            (
+                stored.player1_id,
+                before.0,
+                after.0,
+                score == GameScore::SeatOneWins,
+                score == GameScore::SeatTwoWins,
+            ),
+            (
+                player2_id,
+                before.1,
+                after.1,
+                score == GameScore::SeatTwoWins,
+                score == GameScore::SeatOneWins,
+            ),
+        ] {
+            let counter = if won {
+                player::Column::Wins
+            } else if lost {
+                player::Column::Losses
+            } else {
+                player::Column::Draws
+            };
+            player::Entity::update_many()
+                .col_expr(player::Column::EloRating, Expr::value(rating_after))
+                .col_expr(counter, Expr::col(counter).add(Expr::value(1)))
+                .filter(player::Column::Id.eq(id))
+                .exec(&txn)
+                .await?;
+            rating::Entity::insert(rating::ActiveModel {
+                player_id: Set(id),
+                game_id: Set(record.game_id.to_string()),
+                rating_before: Set(rating_before),
+                rating_after: Set(rating_after),
+                created_at: Set(record.now),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+        }
+        game::Entity::update_many()
+            .col_expr(game::Column::Player1RatingChange, Expr::value(changes.0))
+            .col_expr(game::Column::Player2RatingChange, Expr::value(changes.1))
+            .filter(game::Column::Id.eq(record.game_id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(Some(RatingOutcome {
+            changes,
+            ratings: after,
+        }))
+    }
+
+    pub async fn game(&self, id: &str) -> Result<Option<game::Model>, ColdError> {
+        Ok(game::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?)
+    }
+
+    /// A game's moves in order.
+    pub async fn moves(&self, game_id: &str) -> Result<Vec<stored_move::Model>, ColdError> {
+        Ok(stored_move::Entity::find()
+            .filter(stored_move::Column::GameId.eq(game_id))
+            .order_by_asc(stored_move::Column::MoveNumber)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Games of one status, newest first.
+    pub async fn games_with_status(
+        &self,
+        status: GameStatus,
+        limit: u64,
+    ) -> Result<Vec<game::Model>, ColdError> {
+        Ok(game::Entity::find()
+            .filter(game::Column::Status.eq(status.as_str()))
+            .order_by_desc(game::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Ended games, most recently finished first.
+    pub async fn recent_games(&self, limit: u64) -> Result<Vec<game::Model>, ColdError> {
+        Ok(game::Entity::find()
+            .filter(game::Column::Status.is_in([
+                GameStatus::Finished.as_str(),
+                GameStatus::Abandoned.as_str(),
+            ]))
+            .order_by_desc(game::Column::FinishedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// A player's games, newest first.
+    pub async fn player_games(
+        &self,
+        player_id: i64,
+        limit: u64,
+    ) -> Result<Vec<game::Model>, ColdError> {
+        Ok(game::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(game::Column::Player1Id.eq(player_id))
+                    .add(game::Column::Player2Id.eq(player_id)),
+            )
+            .order_by_desc(game::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The player's newest game that is waiting or in progress.
+    pub async fn open_game_of(&self, player_id: i64) -> Result<Option<game::Model>, ColdError> {
+        Ok(game::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(game::Column::Player1Id.eq(player_id))
+                    .add(game::Column::Player2Id.eq(player_id)),
+            )
+            .filter(
+                game::Column::Status
+                    .is_in([GameStatus::Waiting.as_str(), GameStatus::Active.as_str()]),
+            )
+            .order_by_desc(game::Column::CreatedAt)
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Waiting games created before `cutoff`, oldest first.
+    pub async fn stale_waiting_games(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<game::Model>, ColdError> {
+        Ok(game::Entity::find()
+            .filter(game::Column::Status.eq(GameStatus::Waiting.as_str()))
+            .filter(game::Column::CreatedAt.lt(cutoff))
+            .order_by_asc(game::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn game_counts(&self) -> Result<GameCounts, ColdError> {
+        let count = |status: GameStatus| {
+            game::Entity::find()
+                .filter(game::Column::Status.eq(status.as_str()))
+                .count(&self.db)
+        };
+        Ok(GameCounts {
+            total: game::Entity::find().count(&self.db).await?,
+            waiting: count(GameStatus::Waiting).await?,
+            active: count(GameStatus::Active).await?,
+            finished: count(GameStatus::Finished).await?,
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! The cold layer: players, sessions, games, moves and ratings in a relational database
+//! through sea-orm — PostgreSQL in a cluster, SQLite in the embedded mode, one code path.
+//!
+//! Invariants kept here rather than trusted to callers:
+//! - a move is stored at most once (`moves (game_id, move_number)` is unique);
+//! - a game is settled at most once: [`Cold::finish_game`] flips the status with a guard
+//!   on the previous status and writes the result and both ratings in the same
+//!   transaction, with the two player rows locked in id order;
+//! - every database error is returned to the caller (and counted), never swallowed.
+
+pub mod entities;
+mod games;
+mod players;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+
+pub use games::{FinishRecord, GameCounts, NewGame, NewMove, RatingOutcome};
+pub use players::{LeaderboardRow, PlayerRecord};
+
+/// Errors of the cold layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ColdError {
+    /// A unique constraint refused the write (a taken username, a move number already stored).
+    #[error("duplicate: {0}")]
+    Duplicate(String),
+    /// The database could not be reached or failed the statement.
+    #[error("database error: {0}")]
+    Database(DbErr),
+}
+
+impl From<DbErr> for ColdError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => ColdError::Duplicate(detail),
+            _ => ColdError::Database(err),
+        }
+    }
+}
+
+/// Handle to the relational store. Cheap to clone (a connection pool).
+#[derive(Clone)]
+pub struct Cold {
+    db: DatabaseConnection,
+}
+
+impl Cold {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Cold, ColdError> {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|err| {
+                        ColdError::Database(DbErr::Custom(format!(
+                            "cannot create {}: {err}",
+                            dir.display()
+                        )))
+                    })?;
+                }
+            }
+        }
+        let mut options = ConnectOptions::new(url.to_string());
+        options
+            .max_connections(if url.starts_with("sqlite") { 4 } else { 20 })
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        if url.starts_with("sqlite") {
+            // WAL lets readers run beside the single writer.
+            db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
+                .await?;
+        }
+        let cold = Cold { db };
+        cold.migrate().await?;
+        Ok(cold)
+    }
+
+    /// Applies pending migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), ColdError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), ColdError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// Closes the pool (graceful shutdown).
+    pub async fn close(self) {
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}

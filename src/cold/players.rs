@@ -1,0 +1,137 @@
+//! Players and their sessions, and the leaderboard.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{
+    entities::{player, session},
+    Cold, ColdError,
+};
+
+/// A player as the rest of the server sees it.
+pub type PlayerRecord = player::Model;
+
+/// One row of the leaderboard.
+#[derive(Clone, Debug)]
+pub struct LeaderboardRow {
+    pub player_id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+    pub total_games: i64,
+    pub wins: i64,
+}
+
+impl Cold {
+    /// Inserts a player; [`ColdError::Duplicate`] when the username is taken (case-insensitively).
+    pub async fn create_player(
+        &self,
+        username: &str,
+        password_hash: Option<String>,
+        rating: i32,
+        now: DateTime<Utc>,
+    ) -> Result<PlayerRecord, ColdError> {
+        let model = player::ActiveModel {
+            username: Set(username.to_string()),
+            username_key: Set(username.to_lowercase()),
+            password_hash: Set(password_hash),
+            elo_rating: Set(rating),
+            wins: Set(0),
+            losses: Set(0),
+            draws: Set(0),
+            created_at: Set(now),
+            ..Default::default()
+        };
+        let id = player::Entity::insert(model)
+            .exec(&self.db)
+            .await?
+            .last_insert_id;
+        self.player(id)
+            .await?
+            .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
+    }
+
+    pub async fn player(&self, id: i64) -> Result<Option<PlayerRecord>, ColdError> {
+        Ok(player::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub async fn player_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<PlayerRecord>, ColdError> {
+        Ok(player::Entity::find()
+            .filter(player::Column::UsernameKey.eq(username.to_lowercase()))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Players by id, in no particular order.
+    pub async fn players(&self, ids: &[i64]) -> Result<Vec<PlayerRecord>, ColdError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(player::Entity::find()
+            .filter(player::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn player_count(&self) -> Result<u64, ColdError> {
+        Ok(player::Entity::find().count(&self.db).await?)
+    }
+
+    pub async fn create_session(
+        &self,
+        player_id: i64,
+        token_hash: String,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), ColdError> {
+        let model = session::ActiveModel {
+            token_hash: Set(token_hash),
+            player_id: Set(player_id),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+        };
+        session::Entity::insert(model).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// The player owning an unexpired session.
+    pub async fn session_player(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PlayerRecord>, ColdError> {
+        let Some(session) = session::Entity::find_by_id(token_hash.to_string())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.player(session.player_id).await
+    }
+
+    /// Highest ratings first; ties by fewer games, then by who registered first.
+    pub async fn leaderboard(&self, limit: u64) -> Result<Vec<LeaderboardRow>, ColdError> {
+        let rows = player::Entity::find()
+            .order_by_desc(player::Column::EloRating)
+            .order_by_asc(player::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|p| LeaderboardRow {
+                player_id: p.id,
+                username: p.username,
+                elo_rating: p.elo_rating,
+                total_games: i64::from(p.wins + p.losses + p.draws),
+                wins: i64::from(p.wins),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,208 @@
+//! Fan-out of a game's events to the sockets of this instance. Each instance keeps one
+//! [`Rooms`] registry: a `tokio::sync::broadcast` channel per game that has local
+//! sockets, reference-counted by those sockets. A [`Fanout`] feeds the rooms:
+//! [`RedisFanout`] holds one Pub/Sub subscription per game with local sockets (taken
+//! by the first socket, dropped with the last) and delivers every message published on
+//! the game's channel by any instance, this one included; [`LocalFanout`] serves the
+//! embedded mode, where the hot store delivers straight into the rooms.
+//!
+//! Pub/Sub is fire-and-forget, so whenever delivery may have skipped events (Redis
+//! reconnect, a socket too slow for its room) the socket is told to resync
+//! ([`RoomEvent::Resync`]) and sends the client the full state.
+
+mod redis;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use tokio::sync::{broadcast, mpsc};
+
+pub use self::redis::RedisFanout;
+
+/// Events buffered per room before a slow socket is told to resync.
+const ROOM_CAPACITY: usize = 256;
+
+/// What a local socket receives from its room.
+#[derive(Clone, Debug)]
+pub enum RoomEvent {
+    /// A serialized broadcast, forwarded as is.
+    Event(Arc<str>),
+    /// Events may have been lost: send the full state.
+    Resync,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FanoutError {
+    #[error("subscription failed: {0}")]
+    Subscribe(String),
+}
+
+/// A socket's membership of a game's room. Dropping it leaves the room.
+pub struct Subscription {
+    pub events: broadcast::Receiver<RoomEvent>,
+    _membership: Membership,
+}
+
+/// Feeds local rooms with the events of every instance.
+#[async_trait]
+pub trait Fanout: Send + Sync {
+    /// Joins the game's room; returns once events published from now on will arrive.
+    async fn subscribe(&self, game_id: &str) -> Result<Subscription, FanoutError>;
+}
+
+struct Room {
+    sender: broadcast::Sender<RoomEvent>,
+    members: usize,
+}
+
+/// The rooms of this instance, keyed by game id.
+#[derive(Default)]
+pub struct Rooms {
+    rooms: Mutex<HashMap<String, Room>>,
+    /// Told the game id when a room empties (the Redis fan-out unsubscribes).
+    on_empty: Option<mpsc::UnboundedSender<String>>,
+}
+
+impl Rooms {
+    fn with_empty_notifier(on_empty: mpsc::UnboundedSender<String>) -> Rooms {
+        Rooms {
+            rooms: Mutex::default(),
+            on_empty: Some(on_empty),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
+        // A panic while holding this lock can only come from a bug in this file; the map
+        // itself stays consistent, so keep serving.
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Joins a room; the flag is true for the first member (the room was created).
+    fn join(self: &Arc<Self>, game_id: &str) -> (Subscription, bool) {
+        let mut rooms = self.lock();
+        let room = rooms.entry(game_id.to_string()).or_insert_with(|| Room {
+            sender: broadcast::channel(ROOM_CAPACITY).0,
+            members: 0,
+        });
+        room.members += 1;
+        let subscription = Subscription {
+            events: room.sender.subscribe(),
+            _membership: Membership {
+                rooms: Arc::clone(self),
+                game_id: game_id.to_string(),
+            },
+        };
+        (subscription, room.members == 1)
+    }
+
+    fn leave(&self, game_id: &str) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(game_id) else {
+            return;
+        };
+        room.members -= 1;
+        if room.members == 0 {
+            rooms.remove(game_id);
+            if let Some(on_empty) = &self.on_empty {
+                // The receiver lives as long as the fan-out task; if it is gone there is nothing to unsubscribe.
+                let _ = on_empty.send(game_id.to_string());
+            }
+        }
+    }
+
+    /// Delivers an event to the local sockets of a game (none: nothing to do).
+    pub fn deliver(&self, game_id: &str, event: Arc<str>) {
+        if let Some(room) = self.lock().get(game_id) {
+            // An error only means no receiver is left, which `leave` is about to clean up.
+            let _ = room.sender.send(RoomEvent::Event(event));
+        }
+    }
+
+    /// Tells every local socket to resync.
+    fn resync_all(&self) {
+        for room in self.lock().values() {
+            let _ = room.sender.send(RoomEvent::Resync);
+        }
+    }
+
+    fn has_members(&self, game_id: &str) -> bool {
+        self.lock().contains_key(game_id)
+    }
+
+    /// Games with local sockets.
+    fn games(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+}
+
+struct Membership {
+    rooms: Arc<Rooms>,
+    game_id: String,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.rooms.leave(&self.game_id);
+    }
+}
+
+/// The embedded mode's fan-out: the memory hot store delivers into these rooms directly.
+pub struct LocalFanout {
+    rooms: Arc<Rooms>,
+}
+
+impl LocalFanout {
+    pub fn new(rooms: Arc<Rooms>) -> LocalFanout {
+        LocalFanout { rooms }
+    }
+}
+
+#[async_trait]
+impl Fanout for LocalFanout {
+    async fn subscribe(&self, game_id: &str) -> Result<Subscription, FanoutError> {
+        Ok(self.rooms.join(game_id).0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_member_gets_each_event_once() {
+        let rooms = Arc::new(Rooms::default());
+        let fanout = LocalFanout::new(Arc::clone(&rooms));
+        let mut a = fanout.subscribe("g").await.expect("subscribe");
+        let mut b = fanout.subscribe("g").await.expect("subscribe");
+        rooms.deliver("g", Arc::from("one"));
+        rooms.deliver("other", Arc::from("not for g"));
+        for sub in [&mut a, &mut b] {
+            match sub.events.recv().await.expect("event") {
+                RoomEvent::Event(text) => assert_eq!(&*text, "one"),
+                RoomEvent::Resync => panic!("unexpected resync"),
+            }
+            assert!(sub.events.try_recv().is_err(), "exactly once");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_member_leaving_empties_the_room() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let rooms = Arc::new(Rooms::with_empty_notifier(tx));
+        let (first, created) = rooms.join("g");
+        assert!(created);
+        let (second, created_again) = rooms.join("g");
+        assert!(!created_again);
+        drop(first);
+        assert!(rooms.has_members("g"));
+        assert!(rx.try_recv().is_err());
+        drop(second);
+        assert!(!rooms.has_members("g"));
+        assert_eq!(rx.recv().await.as_deref(), Some("g"));
+    }
+}

@@ -1,0 +1,141 @@
+//! Redis Pub/Sub fan-out. One task per instance owns the Pub/Sub connection: it
+//! subscribes a game's channel when the game's room is created, unsubscribes when the
+//! room empties (both requests go through one queue, so they apply in order), forwards
+//! every message to the room, and after a lost connection reconnects, resubscribes every
+//! room and tells all local sockets to resync. Channels are subscribed one by one,
+//! never by pattern, so an instance only receives the games it serves.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Fanout, FanoutError, Rooms, Subscription};
+use crate::hot::Keys;
+
+/// How long a socket waits for its game's channel to be subscribed before going on
+/// (the subscription is then completed at the next reconnect, followed by a resync).
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(3);
+
+enum Control {
+    Subscribe(String, oneshot::Sender<()>),
+    Unsubscribe(String),
+}
+
+/// Fan-out across instances through one Redis Pub/Sub channel per game.
+pub struct RedisFanout {
+    rooms: Arc<Rooms>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl RedisFanout {
+    /// Starts the subscriber task. It runs until the process ends.
+    pub fn start(client: redis::Client, keys: Keys) -> RedisFanout {
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let (empty_tx, mut empty_rx) = mpsc::unbounded_channel::<String>();
+        let rooms = Arc::new(Rooms::with_empty_notifier(empty_tx));
+        let unsubscribe = control.clone();
+        tokio::spawn(async move {
+            while let Some(game_id) = empty_rx.recv().await {
+                if unsubscribe.send(Control::Unsubscribe(game_id)).is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(subscriber(client, keys, Arc::clone(&rooms), control_rx));
+        RedisFanout { rooms, control }
+    }
+}
+
+#[async_trait]
+impl Fanout for RedisFanout {
+    async fn subscribe(&self, game_id: &str) -> Result<Subscription, FanoutError> {
+        let (subscription, created) = self.rooms.join(game_id);
+        if created {
+            let (done, subscribed) = oneshot::channel();
+            self.control
+                .send(Control::Subscribe(game_id.to_string(), done))
+                .map_err(|_| FanoutError::Subscribe("the subscriber task has stopped".into()))?;
+            if tokio::time::timeout(SUBSCRIBE_WAIT, subscribed)
+                .await
+                .is_err()
+            {
+                tracing::warn!(game_id, "channel subscription is slow; continuing");
+            }
+        }
+        Ok(subscription)
+    }
+}
+
+async fn subscriber(
+    client: redis::Client,
+    keys: Keys,
+    rooms: Arc<Rooms>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) {
+    let mut reconnecting = false;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let pubsub = match client.get_async_pubsub().await {
+            Ok(pubsub) => pubsub,
+            Err(err) => {
+                crate::telemetry::count_store_error(crate::telemetry::Store::Redis);
+                tracing::warn!(error = %err, "pub/sub connection failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let mut healthy = true;
+        for game_id in rooms.games() {
+            if let Err(err) = sink.subscribe(keys.game_channel(&game_id)).await {
+                tracing::warn!(error = %err, "resubscribing failed");
+                healthy = false;
+                break;
+            }
+        }
+        if healthy {
+            backoff = Duration::from_millis(100);
+            if reconnecting {
+                tracing::info!("pub/sub reconnected; resyncing local sockets");
+                rooms.resync_all();
+            }
+        }
+        while healthy {
+            tokio::select! {
+                message = stream.next() => {
+                    let Some(message) = message else { break };
+                    let Some(game_id) = keys.game_of_channel(message.get_channel_name()) else { continue };
+                    match message.get_payload::<String>() {
+                        Ok(payload) => rooms.deliver(game_id, Arc::from(payload)),
+                        Err(err) => tracing::warn!(error = %err, game_id, "undecodable broadcast"),
+                    }
+                }
+                request = control.recv() => match request {
+                    None => return,
+                    Some(Control::Subscribe(game_id, done)) => {
+                        if let Err(err) = sink.subscribe(keys.game_channel(&game_id)).await {
+                            tracing::warn!(error = %err, game_id, "subscribe failed");
+                            healthy = false;
+                        }
+                        let _ = done.send(());
+                    }
+                    Some(Control::Unsubscribe(game_id)) => {
+                        if !rooms.has_members(&game_id) {
+                            if let Err(err) = sink.unsubscribe(keys.game_channel(&game_id)).await {
+                                tracing::warn!(error = %err, game_id, "unsubscribe failed");
+                                healthy = false;
+                            }
+                        }
+                    }
+                },
+            }
+        }
+        crate::telemetry::count_store_error(crate::telemetry::Store::Redis);
+        tracing::warn!("pub/sub connection lost; reconnecting");
+        reconnecting = true;
+        tokio::time::sleep(backoff).await;
+    }
+}

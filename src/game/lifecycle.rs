@@ -1,0 +1,143 @@
+//! The life of a game around the board: its status, why it ended, and its sequence
+//! number. `seq` is a pure function of (status, move count, end reason), so a state
+//! rebuilt from the stored moves gets back exactly the number clients last saw.
+
+use std::fmt;
+
+/// Where a game is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GameStatus {
+    /// Created, waiting for a second player.
+    Waiting,
+    /// Both seats taken; moves are being played.
+    Active,
+    /// Ended with a result (win, draw, resignation, time, abandonment); rated.
+    Finished,
+    /// Ended without a result (nobody moved before the clock ran out); not rated.
+    Abandoned,
+    /// Withdrawn by its creator, or expired, before anyone joined.
+    Cancelled,
+}
+
+/// Why a game ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndReason {
+    FourInARow,
+    Draw,
+    Resign,
+    Timeout,
+    Abandoned,
+    Cancelled,
+}
+
+macro_rules! string_enum {
+    ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The stable lower-case name used in storage and on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            /// Parses the stable name; `None` for anything else.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(GameStatus {
+    Waiting => "waiting",
+    Active => "active",
+    Finished => "finished",
+    Abandoned => "abandoned",
+    Cancelled => "cancelled",
+});
+
+string_enum!(EndReason {
+    FourInARow => "four_in_a_row",
+    Draw => "draw",
+    Resign => "resign",
+    Timeout => "timeout",
+    Abandoned => "abandoned",
+    Cancelled => "cancelled",
+});
+
+impl GameStatus {
+    /// True once the game can no longer change.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Finished | Self::Abandoned | Self::Cancelled)
+    }
+}
+
+impl EndReason {
+    /// True when the game ended on the board (the last move decided it), so no
+    /// separate state change follows the last move.
+    pub fn decided_by_move(self) -> bool {
+        matches!(self, Self::FourInARow | Self::Draw)
+    }
+}
+
+/// The sequence number of a game's state: 0 while waiting, 1 once joined, +1 per move,
+/// +1 for an ending that is not a move (resignation, time, abandonment, cancellation).
+pub fn sequence_number(status: GameStatus, move_count: usize, end: Option<EndReason>) -> u64 {
+    let joined = u64::from(status != GameStatus::Waiting && end != Some(EndReason::Cancelled));
+    let extra_end = u64::from(end.is_some_and(|reason| !reason.decided_by_move()));
+    joined + move_count as u64 + extra_end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for status in [
+            GameStatus::Waiting,
+            GameStatus::Active,
+            GameStatus::Finished,
+            GameStatus::Abandoned,
+            GameStatus::Cancelled,
+        ] {
+            assert_eq!(GameStatus::parse(status.as_str()), Some(status));
+        }
+        for reason in [
+            EndReason::FourInARow,
+            EndReason::Draw,
+            EndReason::Resign,
+            EndReason::Timeout,
+            EndReason::Abandoned,
+            EndReason::Cancelled,
+        ] {
+            assert_eq!(EndReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(GameStatus::parse("bogus"), None);
+    }
+
+    #[test]
+    fn sequence_grows_by_one_per_change() {
+        assert_eq!(sequence_number(GameStatus::Waiting, 0, None), 0);
+        assert_eq!(
+            sequence_number(GameStatus::Cancelled, 0, Some(EndReason::Cancelled)),
+            1
+        );
+        assert_eq!(sequence_number(GameStatus::Active, 0, None), 1);
+        assert_eq!(sequence_number(GameStatus::Active, 5, None), 6);
+        // The winning move itself carries the end.
+        assert_eq!(
+            sequence_number(GameStatus::Finished, 7, Some(EndReason::FourInARow)),
+            8
+        );
+        // A resignation after 5 moves is one more change.
+        assert_eq!(
+            sequence_number(GameStatus::Finished, 5, Some(EndReason::Resign)),
+            7
+        );
+    }
+}

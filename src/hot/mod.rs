@@ -1,0 +1,110 @@
+//! Hot state: what every instance must see at once while games are played — a game's
+//! versioned state, its move lock, presence, rematch votes, online players. A
+//! [`HotStore`] is chosen once at start-up: [`RedisHotStore`] in a cluster,
+//! [`MemoryHotStore`] in the embedded mode. Both keep the same invariants:
+//! - a lock is released only by the holder of its token, and expires on its own;
+//! - [`HotStore::commit`] writes a new state only if the caller still holds the lock
+//!   and the stored version is the one it read, and publishes the event and releases
+//!   the lock in the same atomic step, so broadcasts go out in commit order.
+
+mod keys;
+mod memory;
+mod redis;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use self::keys::Keys;
+pub use self::memory::MemoryHotStore;
+pub use self::redis::{connect_pool, RedisHotStore, RedisPool};
+
+/// Errors of the hot store (a Redis failure; the memory store never fails).
+#[derive(Debug, thiserror::Error)]
+pub enum HotError {
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    #[error("redis pool: {0}")]
+    Pool(String),
+    #[error("corrupt hot state: {0}")]
+    Corrupt(String),
+}
+
+/// A game's state as stored: its version and its serialized form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    pub version: u64,
+    pub state: String,
+}
+
+/// A state change to commit under a lock.
+pub struct Commit<'a> {
+    pub lock_token: &'a str,
+    pub expected_version: u64,
+    pub new: Versioned,
+    /// Published on the game's channel, in order, in the same atomic step.
+    pub events: Vec<String>,
+    pub ttl: Duration,
+}
+
+/// How a commit ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// The lock expired (or was never held); nothing was written.
+    LockLost,
+    /// Someone else changed the state; nothing was written.
+    VersionChanged,
+}
+
+/// Shared hot state of games and players.
+#[async_trait]
+pub trait HotStore: Send + Sync {
+    /// The game's state, if present (and refreshes its TTL).
+    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Option<Versioned>, HotError>;
+    /// Stores a state only if the game has none. True when stored.
+    async fn create(
+        &self,
+        game_id: &str,
+        state: &Versioned,
+        ttl: Duration,
+    ) -> Result<bool, HotError>;
+    /// Tries once to take the game's lock.
+    async fn try_lock(&self, game_id: &str, token: &str, ttl: Duration) -> Result<bool, HotError>;
+    /// Releases the lock if `token` still holds it.
+    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError>;
+    /// Compare-and-set + publish + unlock, atomically.
+    async fn commit(&self, game_id: &str, commit: Commit<'_>) -> Result<CommitOutcome, HotError>;
+    /// Publishes an event on the game's channel without changing its state.
+    async fn publish(&self, game_id: &str, event: &str) -> Result<(), HotError>;
+
+    /// Records (or refreshes) an open socket of the game.
+    async fn presence_touch(
+        &self,
+        game_id: &str,
+        member: &str,
+        now_ms: i64,
+    ) -> Result<(), HotError>;
+    /// Forgets a closed socket.
+    async fn presence_remove(&self, game_id: &str, member: &str) -> Result<(), HotError>;
+    /// Sockets refreshed since `since_ms`, over the whole cluster.
+    async fn presence_members(&self, game_id: &str, since_ms: i64)
+        -> Result<Vec<String>, HotError>;
+
+    /// Marks a player online at `now_ms`.
+    async fn online_touch(&self, player_id: i64, now_ms: i64) -> Result<(), HotError>;
+    /// Players seen since `since_ms`, over the whole cluster.
+    async fn online_count(&self, since_ms: i64) -> Result<u64, HotError>;
+
+    /// Records a seat's rematch vote. Returns the number of distinct votes and whether
+    /// this vote completed the pair: exactly one caller ever sees `true` for a game.
+    async fn rematch_vote(
+        &self,
+        game_id: &str,
+        seat: u8,
+        ttl: Duration,
+    ) -> Result<(u8, bool), HotError>;
+
+    /// True when the store answers.
+    async fn ping(&self) -> Result<(), HotError>;
+}

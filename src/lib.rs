@@ -1,0 +1,31 @@
+//! Connect 4 Arena: a real-time Connect 4 server that scales out. Several stateless
+//! instances share hot state through Redis, fan broadcasts out through one Redis
+//! Pub/Sub channel per game, keep players, games, moves and ratings in PostgreSQL, and
+//! append every event to an audit log. With no Redis configured it runs embedded: one
+//! instance, in-process hot state and fan-out, SQLite.
+//!
+//! The layers, one module each:
+//! - [`game`]: the pure rules — board (bitboards), moves, wins and draws, Elo ratings,
+//!   a game's lifecycle. No I/O.
+//! - [`hot`]: hot state behind the `HotStore` trait (Redis, or memory): versioned game
+//!   state, owner-checked locks, presence, rematch votes. Key names live in `hot/keys.rs`.
+//! - [`fanout`]: per-game broadcast to local sockets, fed by Redis Pub/Sub (or in process).
+//! - [`cold`]: sea-orm entities and queries; settles each game once, in one transaction.
+//! - [`audit`]: the hash-chained, append-only JSONL event log and its verifier.
+//! - [`service`]: the use-cases, shared by REST and WebSocket; the move pipeline.
+//! - [`api`]: poem-openapi resources, the WebSocket, errors mapped to HTTP in one place.
+//! - [`server`]: start-up, serving, graceful drain; [`config`] and [`telemetry`].
+
+pub mod api;
+pub mod audit;
+pub mod cold;
+pub mod config;
+pub mod fanout;
+pub mod game;
+pub mod hot;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+
+pub use config::Config;
+pub use server::Application;

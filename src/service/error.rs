@@ -1,0 +1,120 @@
+//! The one error type of the use-cases. Every variant has a stable machine code
+//! ([`ServiceError::code`]); the API layer maps variants to HTTP statuses in one place.
+//! Store failures are logged and counted where they are converted, and reach clients
+//! only as `unavailable` (their details may hold hostnames).
+
+use crate::{cold::ColdError, game::MoveError, hot::HotError, telemetry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("Missing, unknown or expired token")]
+    Unauthorized,
+    #[error("Wrong username or password")]
+    InvalidCredentials,
+    #[error("Username {0:?} is already taken")]
+    UsernameTaken(String),
+    #[error("{0}")]
+    InvalidUsername(String),
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("Game not found")]
+    GameNotFound,
+    #[error("Player not found")]
+    PlayerNotFound,
+    #[error("No game in progress")]
+    NoActiveGame,
+    #[error("You are not a player of this game")]
+    NotAPlayer,
+    #[error("You play seat {actual}, not seat {claimed}")]
+    WrongPlayer { claimed: u8, actual: u8 },
+    #[error("Only the creator of a game can cancel it")]
+    NotCreator,
+    #[error("The game already has two players")]
+    GameFull,
+    #[error("You cannot join your own game")]
+    OwnGame,
+    #[error("The game is not waiting for a player")]
+    GameNotWaiting,
+    #[error("The game has not started yet")]
+    GameNotActive,
+    #[error("It is not your turn")]
+    NotYourTurn,
+    #[error("That column is full")]
+    ColumnFull,
+    #[error("Column must be between 0 and 6")]
+    ColumnOutOfRange,
+    #[error("The game is over")]
+    GameOver,
+    #[error("The game has not ended yet")]
+    GameNotOver,
+    #[error("You already have a game in progress")]
+    AlreadyInGame,
+    #[error("The game is busy; retry")]
+    Busy,
+    #[error("The game changed while your request was applied; retry")]
+    StateChanged,
+    #[error("A backing store is unavailable; retry later")]
+    Unavailable,
+}
+
+impl ServiceError {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::UsernameTaken(_) => "username_taken",
+            Self::InvalidUsername(_) => "invalid_username",
+            Self::InvalidPassword(_) => "invalid_password",
+            Self::InvalidParameter(_) => "invalid_parameter",
+            Self::GameNotFound => "game_not_found",
+            Self::PlayerNotFound => "player_not_found",
+            Self::NoActiveGame => "no_active_game",
+            Self::NotAPlayer => "not_a_player",
+            Self::WrongPlayer { .. } => "wrong_player",
+            Self::NotCreator => "not_creator",
+            Self::GameFull => "game_full",
+            Self::OwnGame => "own_game",
+            Self::GameNotWaiting => "game_not_waiting",
+            Self::GameNotActive => "game_not_active",
+            Self::NotYourTurn => "not_your_turn",
+            Self::ColumnFull => "column_full",
+            Self::ColumnOutOfRange => "column_out_of_range",
+            Self::GameOver => "game_over",
+            Self::GameNotOver => "game_not_over",
+            Self::AlreadyInGame => "already_in_game",
+            Self::Busy => "game_busy",
+            Self::StateChanged => "state_changed",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl From<MoveError> for ServiceError {
+    fn from(err: MoveError) -> Self {
+        match err {
+            MoveError::ColumnOutOfRange => Self::ColumnOutOfRange,
+            MoveError::ColumnFull => Self::ColumnFull,
+            MoveError::GameOver => Self::GameOver,
+            MoveError::WrongTurn => Self::NotYourTurn,
+        }
+    }
+}
+
+impl From<ColdError> for ServiceError {
+    fn from(err: ColdError) -> Self {
+        telemetry::count_store_error(telemetry::Store::Database);
+        tracing::error!(error = %err, "database operation failed");
+        Self::Unavailable
+    }
+}
+
+impl From<HotError> for ServiceError {
+    fn from(err: HotError) -> Self {
+        telemetry::count_store_error(telemetry::Store::Redis);
+        tracing::error!(error = %err, "hot store operation failed");
+        Self::Unavailable
+    }
+}

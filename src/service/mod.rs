@@ -1,0 +1,130 @@
+//! The use-cases: register and log in, create / join / cancel a game, play a move,
+//! resign, vote a rematch, presence. Transport-agnostic: REST handlers and the
+//! WebSocket call the same functions on [`Arena`], so a move means the same thing on
+//! both.
+//!
+//! Every change of a game follows one pattern (see `commit.rs`): take the game's lock
+//! (with a random token, short TTL), load the hot state (rebuilding it from the database
+//! if it is missing), validate with the rules engine, write the database first, then
+//! commit the hot state with a compare-and-set that also publishes the broadcast and
+//! releases the lock. A database failure therefore leaves nothing half-applied, and the
+//! unique `(game_id, move_number)` makes a move durable exactly once.
+
+mod accounts;
+mod commit;
+mod error;
+pub mod events;
+mod games;
+mod moves;
+mod social;
+pub mod state;
+pub mod views;
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use tokio::sync::watch;
+
+pub use accounts::{Registered, Session};
+pub use error::ServiceError;
+pub use social::{Presence, Role, SocketPresence, PRESENCE_REFRESH};
+
+use crate::{
+    audit::{AuditEvent, AuditLog},
+    cold::Cold,
+    config::Config,
+    fanout::Fanout,
+    hot::HotStore,
+    telemetry::Metrics,
+};
+
+/// Result of a use-case.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Everything a request needs: the stores, the audit log, config and metrics. Built once
+/// at start-up; handlers share it behind an `Arc`.
+pub struct Arena {
+    pub config: Config,
+    pub hot: Arc<dyn HotStore>,
+    pub fanout: Arc<dyn Fanout>,
+    pub cold: Cold,
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    draining: AtomicBool,
+    drain_signal: watch::Sender<bool>,
+    next_socket: AtomicU64,
+}
+
+impl Arena {
+    pub fn new(
+        config: Config,
+        hot: Arc<dyn HotStore>,
+        fanout: Arc<dyn Fanout>,
+        cold: Cold,
+        audit: AuditLog,
+        metrics: Arc<Metrics>,
+    ) -> Arena {
+        Arena {
+            config,
+            hot,
+            fanout,
+            cold,
+            audit,
+            metrics,
+            draining: AtomicBool::new(false),
+            drain_signal: watch::channel(false).0,
+            next_socket: AtomicU64::new(1),
+        }
+    }
+
+    /// This instance's id (audit file name, presence members, metrics label).
+    pub fn instance(&self) -> &str {
+        &self.config.instance_id
+    }
+
+    /// Records an audit event (waits only if the writer is far behind).
+    pub async fn audit(&self, event: AuditEvent) {
+        self.audit.record(event).await;
+    }
+
+    /// Marks the instance as draining: not ready, sockets told to reconnect elsewhere.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.drain_signal.send_replace(true);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when the instance starts draining (for socket tasks).
+    pub fn drain_watch(&self) -> watch::Receiver<bool> {
+        self.drain_signal.subscribe()
+    }
+
+    /// A process-unique socket number.
+    pub fn next_socket_id(&self) -> u64 {
+        self.next_socket.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Checks both stores answer.
+    pub async fn check_ready(&self) -> ServiceResult<()> {
+        self.hot.ping().await?;
+        self.cold.ping().await?;
+        Ok(())
+    }
+
+    fn ttl(&self) -> Duration {
+        self.config.game_ttl
+    }
+}
+
+/// Current time in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

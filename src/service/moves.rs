@@ -1,0 +1,321 @@
+//! The move pipeline (the hot path) and the other ways a game ends.
+//!
+//! A move is applied exactly once, in order, whatever instance receives it: it is
+//! validated under the game's lock against the state committed last, stored in the
+//! database under the unique `(game_id, move_number)`, and only then committed to the
+//! hot store, whose compare-and-set also publishes the broadcast. If the database
+//! already holds that move number (an instance stored it and died before committing),
+//! the hot state is rebuilt from the database and the move is validated again.
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::{
+    commit::GameLock, events, state::GameState, views::MoveEvent, Arena, ServiceError,
+    ServiceResult,
+};
+use crate::{
+    audit::AuditEvent,
+    cold::{ColdError, FinishRecord, NewMove, PlayerRecord, RatingOutcome},
+    game::{EndReason, GameStatus, Outcome, Seat, COLUMNS},
+};
+
+impl Arena {
+    /// Plays `column` for `player` in `game_id`. `claimed_seat` is the `player` field a
+    /// client may send; it is checked against the caller's real seat, never trusted.
+    pub async fn play_move(
+        &self,
+        player: &PlayerRecord,
+        game_id: &str,
+        claimed_seat: Option<i64>,
+        column: i64,
+    ) -> ServiceResult<MoveEvent> {
+        let received = Instant::now();
+        let result = self
+            .play_move_inner(player, game_id, claimed_seat, column)
+            .await;
+        match &result {
+            Ok(_) => {
+                self.metrics
+                    .moves_applied
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.observe_move_latency(received.elapsed());
+            }
+            Err(_) => {
+                self.metrics
+                    .moves_rejected
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    async fn play_move_inner(
+        &self,
+        player: &PlayerRecord,
+        game_id: &str,
+        claimed_seat: Option<i64>,
+        column: i64,
+    ) -> ServiceResult<MoveEvent> {
+        let column = u8::try_from(column)
+            .ok()
+            .filter(|c| usize::from(*c) < COLUMNS)
+            .ok_or(ServiceError::ColumnOutOfRange)?;
+        let mut attempt = 0;
+        loop {
+            let lock = self.lock_game(game_id).await?;
+            match self.play_locked(lock, player, claimed_seat, column).await {
+                Err(ServiceError::StateChanged) if attempt == 0 => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn play_locked(
+        &self,
+        lock: GameLock,
+        player: &PlayerRecord,
+        claimed_seat: Option<i64>,
+        column: u8,
+    ) -> ServiceResult<MoveEvent> {
+        let state = match self.load_state(&lock.game_id).await {
+            Ok(state) => state,
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err);
+            }
+        };
+        let mut board = state.board();
+        let checked = check_move(&state, player.id, claimed_seat)
+            .and_then(|seat| board.play_as(seat, column).map_err(ServiceError::from));
+        let placement = match checked {
+            Ok(placement) => placement,
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err);
+            }
+        };
+        let read_version = state.version();
+        let stored = self
+            .cold
+            .insert_move(NewMove {
+                game_id: &lock.game_id,
+                move_number: placement.move_number,
+                seat: placement.seat,
+                player_id: player.id,
+                column,
+                row: placement.row,
+                now: Utc::now(),
+            })
+            .await;
+        match stored {
+            Ok(()) => {}
+            Err(ColdError::Duplicate(_)) => {
+                tracing::warn!(game_id = %lock.game_id, move_number = placement.move_number, "move already stored; rebuilding hot state");
+                self.reconcile(lock, read_version).await?;
+                return Err(ServiceError::StateChanged);
+            }
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err.into());
+            }
+        }
+        let mut state = state;
+        state.moves.push(column);
+        let ending = match &placement.outcome {
+            Outcome::Won { seat, .. } => Some((EndReason::FourInARow, Some(*seat))),
+            Outcome::Draw => Some((EndReason::Draw, None)),
+            Outcome::InProgress => None,
+        };
+        let mut ratings = None;
+        match ending {
+            Some((reason, winner)) => {
+                state.end(GameStatus::Finished, reason, winner);
+                match self
+                    .settle(&state, GameStatus::Finished, reason, winner)
+                    .await
+                {
+                    Ok(outcome) => ratings = outcome,
+                    Err(err) => {
+                        // The move is stored; whoever touches the game next rebuilds and settles it.
+                        self.release(lock).await;
+                        return Err(err);
+                    }
+                }
+            }
+            None => state.turn_deadline_ms = Some(self.deadline_from_now(&state)),
+        }
+        let event = state.move_event(&placement, player.id, &board);
+        let mut broadcasts =
+            vec![serde_json::to_string(&event).map_err(|_| ServiceError::Unavailable)?];
+        let view = ending.map(|_| state.view());
+        if let Some(view) = &view {
+            broadcasts.push(events::game_over_event(view, ratings));
+        }
+        self.commit_state(lock, read_version, &state, broadcasts)
+            .await?;
+        self.audit(
+            AuditEvent::new("move")
+                .game(&state.id)
+                .player(player.id)
+                .seq(event.seq)
+                .data(serde_json::json!({"player": event.player, "column": column, "row": event.row, "move_number": placement.move_number})),
+        )
+        .await;
+        if let Some(view) = &view {
+            self.audit_game_over(view, ratings).await;
+        }
+        Ok(event)
+    }
+
+    /// Resigns `player` from an active game: the opponent wins.
+    pub async fn resign(
+        &self,
+        player: &PlayerRecord,
+        game_id: &str,
+    ) -> ServiceResult<super::views::GameView> {
+        let lock = self.lock_game(game_id).await?;
+        let state = match self.load_state(game_id).await {
+            Ok(state) => state,
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err);
+            }
+        };
+        let seat = match check_move(&state, player.id, None) {
+            Ok(seat) => seat,
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err);
+            }
+        };
+        self.audit(
+            AuditEvent::new("resign")
+                .game(game_id)
+                .player(player.id)
+                .seq(state.version()),
+        )
+        .await;
+        self.end_game(
+            lock,
+            state,
+            GameStatus::Finished,
+            EndReason::Resign,
+            Some(seat.other()),
+        )
+        .await
+    }
+
+    /// Ends an active game for a reason other than a move (resignation, time, abandonment),
+    /// settles it and broadcasts `game_over`. Consumes the lock.
+    pub(super) async fn end_game(
+        &self,
+        lock: GameLock,
+        mut state: GameState,
+        status: GameStatus,
+        reason: EndReason,
+        winner: Option<Seat>,
+    ) -> ServiceResult<super::views::GameView> {
+        let read_version = state.version();
+        state.end(status, reason, winner);
+        let ratings = match self.settle(&state, status, reason, winner).await {
+            Ok(ratings) => ratings,
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err);
+            }
+        };
+        let view = state.view();
+        self.commit_state(
+            lock,
+            read_version,
+            &state,
+            vec![events::game_over_event(&view, ratings)],
+        )
+        .await?;
+        self.audit_game_over(&view, ratings).await;
+        Ok(view)
+    }
+
+    /// Writes the result and the ratings once (see [`crate::cold::Cold::finish_game`]).
+    pub(super) async fn settle(
+        &self,
+        state: &GameState,
+        status: GameStatus,
+        reason: EndReason,
+        winner: Option<Seat>,
+    ) -> ServiceResult<Option<RatingOutcome>> {
+        let outcome = self
+            .cold
+            .finish_game(FinishRecord {
+                game_id: &state.id,
+                status,
+                reason,
+                winner,
+                move_count: state.moves.len() as u32,
+                now: Utc::now(),
+            })
+            .await?;
+        self.metrics
+            .games_finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(outcome)
+    }
+
+    async fn audit_game_over(&self, view: &super::views::GameView, ratings: Option<RatingOutcome>) {
+        self.audit(
+            AuditEvent::new("game_over")
+                .game(&view.game_id)
+                .seq(view.seq)
+                .data(serde_json::json!({
+                    "status": view.status,
+                    "reason": view.end_reason,
+                    "winner": view.winner,
+                    "winner_id": view.winner_id,
+                    "moves": view.move_count,
+                })),
+        )
+        .await;
+        if let Some(outcome) = ratings {
+            for (seat, player, change, rating) in [
+                (1, Some(&view.player1), outcome.changes.0, outcome.ratings.0),
+                (
+                    2,
+                    view.player2.as_ref(),
+                    outcome.changes.1,
+                    outcome.ratings.1,
+                ),
+            ] {
+                if let Some(player) = player {
+                    self.audit(
+                        AuditEvent::new("rating_change")
+                            .game(&view.game_id)
+                            .player(player.id)
+                            .seq(view.seq)
+                            .data(serde_json::json!({"seat": seat, "change": change, "rating": rating})),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+/// The caller's seat, if it may act in this game now.
+fn check_move(state: &GameState, player_id: i64, claimed_seat: Option<i64>) -> ServiceResult<Seat> {
+    let seat = state.seat_of(player_id).ok_or(ServiceError::NotAPlayer)?;
+    if let Some(claimed) = claimed_seat {
+        if claimed != i64::from(seat.number()) {
+            return Err(ServiceError::WrongPlayer {
+                claimed: u8::try_from(claimed).unwrap_or(u8::MAX),
+                actual: seat.number(),
+            });
+        }
+    }
+    match state.status() {
+        GameStatus::Active => Ok(seat),
+        GameStatus::Waiting => Err(ServiceError::GameNotActive),
+        _ => Err(ServiceError::GameOver),
+    }
+}

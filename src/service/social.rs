@@ -1,0 +1,214 @@
+//! What surrounds the board: who is connected to a game (presence, over all
+//! instances), and rematch votes. Both live in the hot store, never in one process, so a
+//! player may reconnect to any instance.
+//!
+//! Presence is a sorted set per game of `<role>|<instance>|<socket>` members scored by
+//! their last refresh; sockets refresh every [`PRESENCE_REFRESH`], and a member not
+//! refreshed within [`PRESENCE_WINDOW_MS`] (its instance died) no longer counts.
+
+use std::time::Duration;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{events, Arena, ServiceError, ServiceResult};
+use crate::{
+    audit::AuditEvent,
+    cold::PlayerRecord,
+    game::{GameStatus, Seat},
+};
+
+/// How often an open socket refreshes its presence.
+pub const PRESENCE_REFRESH: Duration = Duration::from_secs(15);
+/// A presence entry older than this no longer counts.
+pub const PRESENCE_WINDOW_MS: i64 = 45_000;
+/// How long rematch votes are kept.
+const REMATCH_VOTE_TTL: Duration = Duration::from_secs(3600);
+
+/// How a socket takes part in a game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Player(Seat),
+    Spectator,
+}
+
+impl Role {
+    fn tag(self) -> &'static str {
+        match self {
+            Role::Player(Seat::One) => "1",
+            Role::Player(Seat::Two) => "2",
+            Role::Spectator => "v",
+        }
+    }
+}
+
+/// Who is connected to a game, over the whole cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Presence {
+    /// Whether seat one / seat two has at least one open socket.
+    pub seats: [bool; 2],
+    pub viewers: u32,
+}
+
+impl Presence {
+    pub fn online_json(&self) -> serde_json::Value {
+        json!({"1": self.seats[0], "2": self.seats[1]})
+    }
+}
+
+/// One socket's entry in a game's presence.
+#[derive(Clone, Debug)]
+pub struct SocketPresence {
+    pub game_id: String,
+    pub role: Role,
+    member: String,
+}
+
+impl Arena {
+    pub async fn presence(&self, game_id: &str) -> ServiceResult<Presence> {
+        let members = self
+            .hot
+            .presence_members(game_id, super::now_ms() - PRESENCE_WINDOW_MS)
+            .await?;
+        let mut presence = Presence::default();
+        for member in members {
+            match member.split('|').next() {
+                Some("1") => presence.seats[0] = true,
+                Some("2") => presence.seats[1] = true,
+                _ => presence.viewers += 1,
+            }
+        }
+        Ok(presence)
+    }
+
+    /// Records a socket in a game's presence.
+    pub async fn socket_joined(
+        &self,
+        game_id: &str,
+        role: Role,
+        socket_id: u64,
+    ) -> ServiceResult<SocketPresence> {
+        let entry = SocketPresence {
+            game_id: game_id.to_string(),
+            role,
+            member: format!("{}|{}|{socket_id}", role.tag(), self.instance()),
+        };
+        self.socket_refresh(&entry).await?;
+        Ok(entry)
+    }
+
+    pub async fn socket_refresh(&self, entry: &SocketPresence) -> ServiceResult<()> {
+        self.hot
+            .presence_touch(&entry.game_id, &entry.member, super::now_ms())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn socket_left(&self, entry: &SocketPresence) -> ServiceResult<()> {
+        self.hot
+            .presence_remove(&entry.game_id, &entry.member)
+            .await?;
+        Ok(())
+    }
+
+    /// Tells everyone in the game that a seat connected or disconnected.
+    pub async fn announce_presence(
+        &self,
+        game_id: &str,
+        seat: Option<Seat>,
+        player_id: Option<i64>,
+        connected: bool,
+    ) -> ServiceResult<()> {
+        let presence = self.presence(game_id).await?;
+        let event = events::player_status_event(
+            game_id,
+            seat.map(Seat::number),
+            player_id,
+            connected,
+            &presence,
+        );
+        self.publish(game_id, &event).await
+    }
+
+    pub(super) async fn publish(&self, game_id: &str, event: &str) -> ServiceResult<()> {
+        self.hot.publish(game_id, event).await?;
+        self.metrics
+            .broadcasts_published
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A seat of a finished game votes for a rematch. When both seats have voted, a new
+    /// game starts for the same pair with colours swapped, announced to both.
+    pub async fn vote_rematch(&self, player: &PlayerRecord, game_id: &str) -> ServiceResult<()> {
+        let state = self.load_state(game_id).await?;
+        let seat = state.seat_of(player.id).ok_or(ServiceError::NotAPlayer)?;
+        if !state.status().is_over() || state.status() == GameStatus::Cancelled {
+            return Err(ServiceError::GameNotOver);
+        }
+        if let Some(new_game_id) = &state.rematch_game_id {
+            let new_game = self.game_view(new_game_id).await?;
+            return self
+                .publish(game_id, &events::rematch_event(game_id, &new_game))
+                .await;
+        }
+        let (_, completed) = self
+            .hot
+            .rematch_vote(game_id, seat.number(), REMATCH_VOTE_TTL)
+            .await?;
+        if !completed {
+            self.audit(
+                AuditEvent::new("rematch_vote")
+                    .game(game_id)
+                    .player(player.id),
+            )
+            .await;
+            return self
+                .publish(
+                    game_id,
+                    &events::rematch_waiting_event(game_id, seat.number()),
+                )
+                .await;
+        }
+        let (Some(previous_two), previous_one) = (state.player2.clone(), state.player1.clone())
+        else {
+            return Err(ServiceError::GameNotOver);
+        };
+        let new_id = Uuid::new_v4().to_string();
+        let new_game = self
+            .open_game(
+                &new_id,
+                previous_two,
+                Some(previous_one),
+                state.move_time_limit_secs,
+                Some(game_id),
+            )
+            .await?
+            .view();
+        let lock = self.lock_game(game_id).await?;
+        let mut current = match self.load_state(game_id).await {
+            Ok(current) => current,
+            Err(err) => {
+                self.release(lock).await;
+                return Err(err);
+            }
+        };
+        let read_version = current.version();
+        current.rematch_game_id = Some(new_id.clone());
+        self.commit_state(
+            lock,
+            read_version,
+            &current,
+            vec![events::rematch_event(game_id, &new_game)],
+        )
+        .await?;
+        self.audit(
+            AuditEvent::new("rematch")
+                .game(game_id)
+                .player(player.id)
+                .data(json!({"new_game_id": new_id})),
+        )
+        .await;
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! A game's hot state: the document kept in the hot store under the game's key. The
+//! board is not stored, only the list of columns played; the rules engine replays it
+//! on load (42 moves at most, a few microseconds with bitboards), so the board can
+//! never disagree with the move list. The version is derived from the content
+//! ([`sequence_number`]), so a state rebuilt from the database has the version clients saw.
+
+use serde::{Deserialize, Serialize};
+
+use super::views::{GameView, LastMove, MoveEvent, PlayerRef};
+use crate::game::{sequence_number, Board, EndReason, GameStatus, Outcome, Placement, Seat};
+
+/// The serialized hot state of one game.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GameState {
+    pub id: String,
+    pub status: String,
+    pub player1: PlayerRef,
+    pub player2: Option<PlayerRef>,
+    /// Columns played, in order.
+    pub moves: Vec<u8>,
+    pub end_reason: Option<String>,
+    /// The winning seat (1 or 2) once decided.
+    pub winner: Option<u8>,
+    pub move_time_limit_secs: u32,
+    pub turn_deadline_ms: Option<i64>,
+    pub created_at: String,
+    pub rematch_game_id: Option<String>,
+}
+
+impl GameState {
+    pub fn status(&self) -> GameStatus {
+        GameStatus::parse(&self.status).unwrap_or(GameStatus::Active)
+    }
+
+    pub fn end_reason(&self) -> Option<EndReason> {
+        self.end_reason.as_deref().and_then(EndReason::parse)
+    }
+
+    /// The state version (see [`sequence_number`]).
+    pub fn version(&self) -> u64 {
+        sequence_number(self.status(), self.moves.len(), self.end_reason())
+    }
+
+    /// The seat a player holds in this game.
+    pub fn seat_of(&self, player_id: i64) -> Option<Seat> {
+        if self.player1.id == player_id {
+            Some(Seat::One)
+        } else if self.player2.as_ref().is_some_and(|p| p.id == player_id) {
+            Some(Seat::Two)
+        } else {
+            None
+        }
+    }
+
+    pub fn player(&self, seat: Seat) -> Option<&PlayerRef> {
+        match seat {
+            Seat::One => Some(&self.player1),
+            Seat::Two => self.player2.as_ref(),
+        }
+    }
+
+    /// The board after the stored moves. Stored moves were validated when played, so a
+    /// replay error means the document was corrupted; the valid prefix is kept.
+    pub fn board(&self) -> Board {
+        Board::from_moves(&self.moves).unwrap_or_else(|(index, err)| {
+            tracing::error!(game_id = %self.id, index, error = %err, "stored moves do not replay");
+            Board::from_moves(&self.moves[..index]).unwrap_or_default()
+        })
+    }
+
+    /// Records a game's end.
+    pub fn end(&mut self, status: GameStatus, reason: EndReason, winner: Option<Seat>) {
+        self.status = status.as_str().to_string();
+        self.end_reason = Some(reason.as_str().to_string());
+        self.winner = winner.map(Seat::number);
+        self.turn_deadline_ms = None;
+    }
+
+    pub fn winner_id(&self) -> Option<i64> {
+        self.winner
+            .and_then(Seat::from_number)
+            .and_then(|seat| self.player(seat))
+            .map(|p| p.id)
+    }
+
+    pub fn view(&self) -> GameView {
+        let board = self.board();
+        let winning_cells = winning_cells(&board);
+        let last_move = board.moves().last().map(|&column| {
+            let seat = if board.move_count() % 2 == 1 { 1 } else { 2 };
+            let row = (0..6u8)
+                .find(|&row| board.cell(row, column).is_some())
+                .unwrap_or(5);
+            LastMove {
+                player: seat,
+                column,
+                row,
+            }
+        });
+        GameView {
+            game_id: self.id.clone(),
+            status: self.status.clone(),
+            board: grid(&board),
+            next_player: board.next_seat().number(),
+            seq: self.version(),
+            move_count: board.move_count() as u32,
+            player1: self.player1.clone(),
+            player2: self.player2.clone(),
+            winner: self.winner,
+            winner_id: self.winner_id(),
+            draw: self.end_reason() == Some(EndReason::Draw),
+            winning_cells,
+            last_move,
+            end_reason: self.end_reason.clone(),
+            move_time_limit_secs: self.move_time_limit_secs,
+            turn_deadline_ms: self.turn_deadline_ms,
+            rematch_game_id: self.rematch_game_id.clone(),
+            created_at: self.created_at.clone(),
+        }
+    }
+
+    /// The broadcast of a move just applied to this state.
+    pub fn move_event(&self, placement: &Placement, player_id: i64, board: &Board) -> MoveEvent {
+        MoveEvent {
+            kind: "move".into(),
+            game_id: self.id.clone(),
+            seq: self.version(),
+            player: placement.seat.number(),
+            player_id,
+            column: placement.column,
+            row: placement.row,
+            board: grid(board),
+            next_player: board.next_seat().number(),
+            winner: self.winner,
+            winner_id: self.winner_id(),
+            draw: self.end_reason() == Some(EndReason::Draw),
+            winning_cells: winning_cells(board),
+            status: self.status.clone(),
+            move_count: board.move_count() as u32,
+            turn_deadline_ms: self.turn_deadline_ms,
+        }
+    }
+}
+
+pub fn grid(board: &Board) -> Vec<Vec<u8>> {
+    board.grid().iter().map(|row| row.to_vec()).collect()
+}
+
+pub fn winning_cells(board: &Board) -> Vec<[u8; 2]> {
+    match board.outcome() {
+        Outcome::Won { cells, .. } => cells.iter().map(|c| [c.row, c.column]).collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,187 @@
+//! What clients see: the JSON shapes shared by REST responses and WebSocket messages.
+//! They derive both `poem_openapi::Object` (so `/openapi.json` documents them) and
+//! `serde::Serialize` (so the WebSocket sends the very same shape); defining them once
+//! here keeps the two transports from drifting apart.
+
+use poem_openapi::Object;
+use serde::{Deserialize, Serialize};
+
+/// A player as shown next to a game or in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Object, Serialize, Deserialize)]
+pub struct PlayerRef {
+    pub id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+}
+
+/// A cell of the board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Object, Serialize)]
+pub struct LastMove {
+    pub player: u8,
+    pub column: u8,
+    pub row: u8,
+}
+
+/// The full state of a game.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct GameView {
+    pub game_id: String,
+    /// `waiting` | `active` | `finished` | `abandoned` | `cancelled`.
+    pub status: String,
+    /// `board[row][column]`, row 0 at the top; 0 empty, 1 / 2 the seats.
+    pub board: Vec<Vec<u8>>,
+    pub next_player: u8,
+    /// State version: +1 on every change of the game.
+    pub seq: u64,
+    pub move_count: u32,
+    pub player1: PlayerRef,
+    pub player2: Option<PlayerRef>,
+    pub winner: Option<u8>,
+    pub winner_id: Option<i64>,
+    pub draw: bool,
+    /// `[row, column]` pairs of the winning line(s).
+    pub winning_cells: Vec<[u8; 2]>,
+    pub last_move: Option<LastMove>,
+    /// `four_in_a_row` | `draw` | `resign` | `timeout` | `abandoned` | `cancelled`.
+    pub end_reason: Option<String>,
+    pub move_time_limit_secs: u32,
+    /// When the player to move runs out of time (epoch ms, server clock).
+    pub turn_deadline_ms: Option<i64>,
+    pub rematch_game_id: Option<String>,
+    pub created_at: String,
+}
+
+/// A move as broadcast to every socket of the game and returned by `POST /games/{id}/move`.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct MoveEvent {
+    /// Always `move`.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub game_id: String,
+    pub seq: u64,
+    pub player: u8,
+    pub player_id: i64,
+    pub column: u8,
+    pub row: u8,
+    pub board: Vec<Vec<u8>>,
+    pub next_player: u8,
+    pub winner: Option<u8>,
+    pub winner_id: Option<i64>,
+    pub draw: bool,
+    pub winning_cells: Vec<[u8; 2]>,
+    pub status: String,
+    pub move_count: u32,
+    pub turn_deadline_ms: Option<i64>,
+}
+
+/// A stored move, for replays.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct MoveRecord {
+    pub move_number: u32,
+    pub player: u8,
+    pub player_id: i64,
+    pub column: u8,
+    pub row: u8,
+    pub created_at: String,
+}
+
+/// A game waiting for an opponent.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct WaitingGame {
+    pub game_id: String,
+    pub player1: PlayerRef,
+    pub created_at: String,
+    pub move_time_limit_secs: u32,
+}
+
+/// A finished game in the recent list.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct GameSummary {
+    pub game_id: String,
+    pub status: String,
+    pub player1: PlayerRef,
+    pub player2: Option<PlayerRef>,
+    pub winner_id: Option<i64>,
+    pub draw: bool,
+    pub end_reason: Option<String>,
+    pub move_count: u32,
+    pub finished_at: Option<String>,
+}
+
+/// A game in progress, for spectators.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct LiveGame {
+    pub game_id: String,
+    pub player1: PlayerRef,
+    pub player2: Option<PlayerRef>,
+    pub move_count: u32,
+    pub viewers: u32,
+    pub started_at: Option<String>,
+}
+
+/// One game of a player's history, from that player's side.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct HistoryEntry {
+    pub game_id: String,
+    pub status: String,
+    /// `win` | `loss` | `draw` | `abandoned` | `cancelled` | `in_progress` | `waiting`.
+    pub result: String,
+    pub end_reason: Option<String>,
+    pub my_player: u8,
+    pub opponent_id: Option<i64>,
+    pub opponent_username: Option<String>,
+    pub move_count: u32,
+    pub rating_change: Option<i32>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// A player's record.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct PlayerStats {
+    pub player_id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+    pub total_games: u32,
+    pub wins: u32,
+    pub losses: u32,
+    pub draws: u32,
+    /// Wins / total games, 0..=1.
+    pub win_rate: f64,
+    /// Consecutive wins ending with the latest finished game.
+    pub current_streak: u32,
+    /// Longest run of consecutive wins.
+    pub best_streak: u32,
+}
+
+/// The player's game that is waiting or in progress.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct ActiveGame {
+    pub game_id: String,
+    pub status: String,
+    pub my_player: u8,
+}
+
+/// One leaderboard row.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct LeaderboardEntry {
+    pub rank: u32,
+    pub player_id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+    pub total_games: i64,
+    pub wins: i64,
+}
+
+/// Cluster-wide counters.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct ClusterStats {
+    pub total_players: u64,
+    pub total_games: u64,
+    pub finished_games: u64,
+    pub active_games: u64,
+    pub waiting_games: u64,
+    pub online_players: u64,
+    pub queue_size: u64,
+}
