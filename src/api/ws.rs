@@ -3,8 +3,8 @@
 //! the drain signal. A socket is a spectator until `identify` binds it to the caller's
 //! seat; moves, rematch votes and resignations call the same use-cases as REST.
 //!
-//! Limits: frames and messages of at most [`MAX_MESSAGE`] bytes (larger: error, then
-//! close 1009), [`RATE_PER_SECOND`] messages per second with a small burst (beyond:
+//! Limits: messages of at most [`MAX_MESSAGE`] bytes (larger: a `message_too_large`
+//! error, then close 1009; the protocol layer drops anything over [`MAX_FRAME`]), [`RATE_PER_SECOND`] messages per second with a small burst (beyond:
 //! `rate_limited` errors, and persistent abuse closes with 1008). Small per-socket
 //! buffers keep 10k sockets cheap.
 
@@ -33,8 +33,11 @@ use crate::{
     service::{events, Arena, Role, ServiceError, SocketPresence, PRESENCE_REFRESH},
 };
 
-/// Largest accepted frame / message, in bytes.
+/// Largest accepted message, in bytes.
 pub const MAX_MESSAGE: usize = 4096;
+/// Largest frame the protocol layer reads at all (so an oversized message can still be
+/// answered with a clear error before the socket closes).
+const MAX_FRAME: usize = 1 << 20;
 /// Sustained messages per second per socket.
 pub const RATE_PER_SECOND: f64 = 20.0;
 const RATE_BURST: f64 = 40.0;
@@ -46,8 +49,8 @@ fn socket_config() -> WebSocketConfig {
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(1 << 20)
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE))
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME))
 }
 
 /// Upgrades to a socket for an existing game (404 JSON otherwise).
@@ -216,12 +219,12 @@ impl GameSocket {
                 frame = stream.next() => match frame {
                     None | Some(Ok(Message::Close(_))) => return None,
                     Some(Err(err)) => {
-                        let text = err.to_string();
-                        if text.contains("too long") || text.contains("Space limit") || text.contains("size") {
-                            let _ = self.send(sink, events::error_event("Message too large (max 4096 bytes)", "message_too_large")).await;
-                            return Some((CloseCode::Size, "message too large".into()));
-                        }
+                        tracing::debug!(error = %err, "socket read failed");
                         return None;
+                    }
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
+                        let _ = self.send(sink, events::error_event(&format!("Message too large (max {MAX_MESSAGE} bytes)"), "message_too_large")).await;
+                        return Some((CloseCode::Size, "message too large".into()));
                     }
                     Some(Ok(Message::Text(text))) => {
                         if !rate.allow() {

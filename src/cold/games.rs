@@ -156,20 +156,54 @@ impl Cold {
     }
 
     /// Settles a game exactly once: the status flips from `active` only in the first
-    /// call; that same transaction locks both player rows (in id order, so two games
-    /// of the same player settle one after the other), applies Elo and records history.
-    /// Returns `Ok(None)` when the game had already been settled (or was not active).
+    /// call; that same transaction first locks both player rows (one statement each, in
+    /// id order, so two games of the same player settle one after the other), then
+    /// applies Elo and records the history. Returns `Ok(None)` when the game had already
+    /// been settled (or was not active), and for unrated endings.
     pub async fn finish_game(
         &self,
         record: FinishRecord<'_>,
     ) -> Result<Option<RatingOutcome>, ColdError> {
-        let txn = self.db.begin().await?;
+        // SQLite has a single writer anyway; serializing here keeps a transaction from
+        // having to upgrade a read lock, which SQLite refuses with "database is locked".
+        let _serial = match &self.settle_serial {
+            Some(serial) => Some(serial.lock().await),
+            None => None,
+        };
         let Some(stored) = game::Entity::find_by_id(record.game_id.to_string())
-            .one(&txn)
+            .one(&self.db)
             .await?
         else {
             return Ok(None);
         };
+        if stored.status != GameStatus::Active.as_str() {
+            return Ok(None);
+        }
+        let score = match (record.status, record.winner, record.reason) {
+            (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
+            (GameStatus::Finished, Some(Seat::Two), _) => Some(GameScore::SeatTwoWins),
+            (GameStatus::Finished, None, EndReason::Draw) => Some(GameScore::Draw),
+            _ => None,
+        };
+        let rated = match (score, stored.player2_id) {
+            (Some(score), Some(player2_id)) => Some((score, player2_id)),
+            _ => None,
+        };
+        let txn = self.db.begin().await?;
+        let mut locked = Vec::with_capacity(2);
+        if let Some((_, player2_id)) = rated {
+            let mut ids = [stored.player1_id, player2_id];
+            ids.sort_unstable();
+            for id in ids {
+                if let Some(row) = player::Entity::find_by_id(id)
+                    .lock_exclusive()
+                    .one(&txn)
+                    .await?
+                {
+                    locked.push(row);
+                }
+            }
+        }
         let winner_id = match record.winner {
             Some(Seat::One) => Some(stored.player1_id),
             Some(Seat::Two) => stored.player2_id,
@@ -200,24 +234,10 @@ impl Cold {
             txn.rollback().await?;
             return Ok(None);
         }
-        let score = match (record.status, record.winner, record.reason) {
-            (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
-            (GameStatus::Finished, Some(Seat::Two), _) => Some(GameScore::SeatTwoWins),
-            (GameStatus::Finished, None, EndReason::Draw) => Some(GameScore::Draw),
-            _ => None,
-        };
-        let (Some(score), Some(player2_id)) = (score, stored.player2_id) else {
+        let Some((score, player2_id)) = rated else {
             txn.commit().await?;
             return Ok(None);
         };
-        let mut ids = [stored.player1_id, player2_id];
-        ids.sort_unstable();
-        let locked = player::Entity::find()
-            .filter(player::Column::Id.is_in(ids))
-            .order_by_asc(player::Column::Id)
-            .lock_exclusive()
-            .all(&txn)
-            .await?;
         let rating_of = |id: i64| {
             locked
                 .iter()

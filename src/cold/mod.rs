@@ -44,6 +44,8 @@ impl From<DbErr> for ColdError {
 #[derive(Clone)]
 pub struct Cold {
     db: DatabaseConnection,
+    /// Serializes settlements on SQLite (see [`Cold::finish_game`]); `None` on PostgreSQL.
+    settle_serial: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Cold {
@@ -74,7 +76,8 @@ impl Cold {
             db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
                 .await?;
         }
-        let cold = Cold { db };
+        let settle_serial = url.starts_with("sqlite").then(Default::default);
+        let cold = Cold { db, settle_serial };
         cold.migrate().await?;
         Ok(cold)
     }

@@ -1,0 +1,169 @@
+//! The cold layer on both databases: the same migrations and queries on SQLite and on a
+//! fresh PostgreSQL database.
+
+use chrono::Utc;
+use connect4_arena::{
+    cold::{Cold, ColdError, FinishRecord, NewGame, NewMove},
+    game::{EndReason, GameStatus, Seat},
+};
+
+use crate::helpers::*;
+
+async fn databases() -> Vec<(&'static str, Cold)> {
+    let sqlite = format!("sqlite://{}/cold.db?mode=rwc", temp_dir("cold").display());
+    vec![
+        ("sqlite", Cold::connect(&sqlite).await.expect("sqlite")),
+        (
+            "postgres",
+            Cold::connect(&fresh_postgres_database().await)
+                .await
+                .expect("postgres"),
+        ),
+    ]
+}
+
+async fn game_between(cold: &Cold, id: &str) -> (i64, i64) {
+    let a = cold
+        .create_player(&unique_name("a"), None, 1200, Utc::now())
+        .await
+        .unwrap();
+    let b = cold
+        .create_player(&unique_name("b"), None, 1200, Utc::now())
+        .await
+        .unwrap();
+    cold.insert_game(NewGame {
+        id,
+        player1_id: a.id,
+        player2_id: Some(b.id),
+        move_time_limit_secs: 60,
+        rematch_of: None,
+        now: Utc::now(),
+    })
+    .await
+    .unwrap();
+    (a.id, b.id)
+}
+
+#[tokio::test]
+async fn usernames_are_unique_regardless_of_case_on_both_databases() {
+    for (name, cold) in databases().await {
+        cold.create_player("Zed", None, 1200, Utc::now())
+            .await
+            .unwrap();
+        let again = cold.create_player("zED", None, 1200, Utc::now()).await;
+        assert!(
+            matches!(again, Err(ColdError::Duplicate(_))),
+            "{name}: {again:?}"
+        );
+        assert_eq!(
+            cold.player_by_username("zed")
+                .await
+                .unwrap()
+                .unwrap()
+                .username,
+            "Zed",
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_move_number_is_stored_once_on_both_databases() {
+    for (name, cold) in databases().await {
+        let (a, _) = game_between(&cold, "g1").await;
+        let new_move = || NewMove {
+            game_id: "g1",
+            move_number: 1,
+            seat: Seat::One,
+            player_id: a,
+            column: 3,
+            row: 5,
+            now: Utc::now(),
+        };
+        cold.insert_move(new_move()).await.unwrap();
+        assert!(
+            matches!(
+                cold.insert_move(new_move()).await,
+                Err(ColdError::Duplicate(_))
+            ),
+            "{name}"
+        );
+        assert_eq!(cold.moves("g1").await.unwrap().len(), 1, "{name}");
+        assert_eq!(
+            cold.game("g1").await.unwrap().unwrap().move_count,
+            1,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
+    for (name, cold) in databases().await {
+        let (a, b) = game_between(&cold, "race").await;
+        let finish = || FinishRecord {
+            game_id: "race",
+            status: GameStatus::Finished,
+            reason: EndReason::FourInARow,
+            winner: Some(Seat::One),
+            move_count: 7,
+            now: Utc::now(),
+        };
+        let (first, second) = tokio::join!(cold.finish_game(finish()), cold.finish_game(finish()));
+        let outcomes: Vec<_> = [first.unwrap(), second.unwrap()]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(outcomes.len(), 1, "{name}: exactly one settlement");
+        assert_eq!(outcomes[0].changes, (16, -16), "{name}");
+        assert_eq!(
+            cold.player(a).await.unwrap().unwrap().elo_rating,
+            1216,
+            "{name}"
+        );
+        assert_eq!(
+            cold.player(b).await.unwrap().unwrap().elo_rating,
+            1184,
+            "{name}"
+        );
+        let row = cold.game("race").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                row.status.as_str(),
+                row.winner_id,
+                row.player1_rating_change
+            ),
+            ("finished", Some(a), Some(16)),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unrated_ending_changes_no_rating() {
+    for (name, cold) in databases().await {
+        let (a, _) = game_between(&cold, "abort").await;
+        let outcome = cold
+            .finish_game(FinishRecord {
+                game_id: "abort",
+                status: GameStatus::Abandoned,
+                reason: EndReason::Timeout,
+                winner: None,
+                move_count: 0,
+                now: Utc::now(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcome, None, "{name}");
+        assert_eq!(
+            cold.player(a).await.unwrap().unwrap().elo_rating,
+            1200,
+            "{name}"
+        );
+        assert_eq!(
+            cold.game("abort").await.unwrap().unwrap().status,
+            "abandoned",
+            "{name}"
+        );
+    }
+}

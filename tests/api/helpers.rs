@@ -1,0 +1,371 @@
+//! Test harness: spawns real instances (in this process, each with its own listener,
+//! Redis connections and rooms) against the machine's real Redis and PostgreSQL. Every
+//! test gets a fresh PostgreSQL database and its own Redis key prefix, so tests run in
+//! parallel without seeing each other. Clients talk HTTP and WebSocket like browsers do.
+
+#![allow(dead_code)]
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use connect4_arena::{service::Arena, Application, Config};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Creates an empty PostgreSQL database and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("c4test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
+        .await
+        .expect("PostgreSQL must be reachable (see README: tests need the machine's PostgreSQL)");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    format!("{}/{name}", postgres_admin_url())
+}
+
+pub fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("c4-{label}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// One running instance.
+pub struct Instance {
+    pub port: u16,
+    pub arena: Arc<Arena>,
+    pub instance_id: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Instance {
+    pub fn http(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn ws(&self, game_id: &str) -> String {
+        format!("ws://127.0.0.1:{}/ws/{game_id}", self.port)
+    }
+
+    /// Graceful stop: drain, flush the audit log.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
+    }
+}
+
+/// Settings shared by the instances of one cluster.
+#[derive(Clone)]
+pub struct ClusterSpec {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub audit_dir: PathBuf,
+    pub extra: Vec<(String, String)>,
+}
+
+impl ClusterSpec {
+    pub async fn postgres_and_redis() -> ClusterSpec {
+        ClusterSpec {
+            database_url: fresh_postgres_database().await,
+            redis_url: Some(redis_url()),
+            redis_prefix: format!("c4t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            audit_dir: temp_dir("audit"),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn embedded() -> ClusterSpec {
+        let dir = temp_dir("embedded");
+        ClusterSpec {
+            database_url: format!("sqlite://{}/connect4.db?mode=rwc", dir.display()),
+            redis_url: None,
+            redis_prefix: "c4".into(),
+            audit_dir: dir.join("audit"),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+
+    pub async fn start(&self, instance_id: &str) -> Instance {
+        connect4_arena::telemetry::init_tracing();
+        let mut vars = vec![
+            ("DATABASE_URL".to_string(), self.database_url.clone()),
+            ("REDIS_PREFIX".to_string(), self.redis_prefix.clone()),
+            ("BIND".to_string(), "127.0.0.1".to_string()),
+            ("PORT".to_string(), "0".to_string()),
+            (
+                "AUDIT_DIR".to_string(),
+                self.audit_dir.display().to_string(),
+            ),
+            ("INSTANCE_ID".to_string(), instance_id.to_string()),
+            (
+                "STATIC_DIR".to_string(),
+                concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
+            ),
+        ];
+        if let Some(redis) = &self.redis_url {
+            vars.push(("REDIS_URL".into(), redis.clone()));
+        }
+        vars.extend(self.extra.iter().cloned());
+        let config = Config::from_lookup(|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .expect("test config");
+        let app = Application::build(config).await.expect("instance starts");
+        let port = app.port();
+        let arena = app.arena();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        Instance {
+            port,
+            arena,
+            instance_id: instance_id.to_string(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn audit_file(&self, instance_id: &str) -> PathBuf {
+        self.audit_dir.join(format!("events-{instance_id}.jsonl"))
+    }
+}
+
+/// `n` instances sharing one database and one key prefix.
+pub async fn spawn_cluster(n: usize) -> (ClusterSpec, Vec<Instance>) {
+    let spec = ClusterSpec::postgres_and_redis().await;
+    let mut instances = Vec::new();
+    for i in 0..n {
+        instances.push(spec.start(&format!("node{i}")).await);
+    }
+    (spec, instances)
+}
+
+/// A registered player.
+#[derive(Clone, Debug)]
+pub struct Player {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+pub async fn register(instance: &Instance, prefix: &str) -> Player {
+    let username = unique_name(prefix);
+    let (status, body) = post(instance, "/players", None, json!({ "username": username })).await;
+    assert_eq!(status, 201, "register: {body}");
+    Player {
+        id: body["id"].as_i64().expect("id"),
+        username,
+        token: body["token"].as_str().expect("token").into(),
+    }
+}
+
+pub async fn post(
+    instance: &Instance,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = client().post(instance.http(path)).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    reply(request.send().await.expect("request")).await
+}
+
+pub async fn delete(instance: &Instance, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = client().delete(instance.http(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    reply(request.send().await.expect("request")).await
+}
+
+pub async fn get(instance: &Instance, path: &str) -> (u16, Value) {
+    reply(
+        client()
+            .get(instance.http(path))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await
+}
+
+pub async fn reply(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+    (status, value)
+}
+
+/// Creates a game by `p1` on `a` and joins it as `p2` on `b`; returns its id.
+pub async fn start_game(a: &Instance, p1: &Player, b: &Instance, p2: &Player) -> String {
+    let (status, game) = post(a, "/games", Some(&p1.token), json!({})).await;
+    assert_eq!(status, 201, "{game}");
+    let game_id = game["game_id"].as_str().expect("game_id").to_string();
+    let (status, joined) = post(
+        b,
+        &format!("/games/{game_id}/join"),
+        Some(&p2.token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{joined}");
+    game_id
+}
+
+pub async fn play(instance: &Instance, player: &Player, game_id: &str, column: u8) -> (u16, Value) {
+    post(
+        instance,
+        &format!("/games/{game_id}/move"),
+        Some(&player.token),
+        json!({ "column": column }),
+    )
+    .await
+}
+
+/// A WebSocket client.
+pub struct Socket {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    pub async fn connect(instance: &Instance, game_id: &str) -> Socket {
+        let (stream, _) = tokio_tungstenite::connect_async(instance.ws(game_id))
+            .await
+            .expect("ws connect");
+        Socket { stream }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.stream
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .expect("ws send");
+    }
+
+    pub async fn send_text(&mut self, text: String) -> Result<(), String> {
+        self.stream
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Next JSON message (fails the test after 10 s).
+    pub async fn recv(&mut self) -> Value {
+        self.try_recv(Duration::from_secs(10))
+            .await
+            .expect("a message within 10 s")
+    }
+
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(wait, self.stream.next())
+                .await
+                .ok()??;
+            match frame {
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(&text).expect("JSON message"))
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Skips messages until one of type `kind` arrives.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        for _ in 0..200 {
+            let message = self.recv().await;
+            if message["type"] == kind {
+                return message;
+            }
+        }
+        panic!("no {kind} message");
+    }
+
+    /// Identifies and returns the `identified` reply.
+    pub async fn identify(&mut self, player: &Player) -> Value {
+        self.send(json!({"action": "identify", "token": player.token}))
+            .await;
+        self.expect("identified").await
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), self.stream.next())
+                .await
+                .ok()??
+            {
+                Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// Deletes every Redis key of a cluster's prefix (the cluster's own "FLUSHALL").
+pub async fn flush_redis_prefix(prefix: &str) {
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .expect("keys");
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .expect("del");
+    }
+}
+
+/// Column sequence where seat one wins vertically in column 0 (seat two plays column 1).
+pub const QUICK_WIN: [u8; 7] = [0, 1, 0, 1, 0, 1, 0];
