@@ -76,6 +76,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let arena = Arc::clone(&self.arena);
+        let sweeper = arena.spawn_sweeper();
         let draining = Arc::clone(&self.arena);
         let signal = async move {
             shutdown.await;
@@ -89,6 +90,9 @@ impl Application {
                 Some(DRAIN_TIMEOUT),
             )
             .await;
+        if let Err(err) = sweeper.await {
+            tracing::warn!(error = %err, "sweeper task failed");
+        }
         arena.audit.close().await;
         arena.cold.clone().close().await;
         tracing::info!("stopped");
@@ -99,25 +103,25 @@ impl Application {
 async fn build_arena(config: Config) -> Result<Arena, StartupError> {
     let metrics = Arc::new(Metrics::default());
     let cold = Cold::connect(&config.database_url).await?;
+    let keys = Keys::new(&config.redis_prefix);
     let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.redis_url {
         Some(url) => {
-            let keys = Keys::new(&config.redis_prefix);
             let pool = connect_pool(url).await?;
             let client = redis::Client::open(url.as_str()).map_err(HotError::from)?;
             (
                 Arc::new(RedisHotStore::new(pool, keys.clone())),
-                Arc::new(RedisFanout::start(client, keys)),
+                Arc::new(RedisFanout::start(client)),
             )
         }
         None => {
             let rooms = Arc::new(Rooms::default());
             (
-                Arc::new(MemoryHotStore::new(Arc::clone(&rooms))),
+                Arc::new(MemoryHotStore::new(Arc::clone(&rooms), keys.clone())),
                 Arc::new(LocalFanout::new(rooms)),
             )
         }
     };
     let audit =
         AuditLog::open(&config.audit_dir, &config.instance_id, Arc::clone(&metrics)).await?;
-    Ok(Arena::new(config, hot, fanout, cold, audit, metrics))
+    Ok(Arena::new(config, keys, hot, fanout, cold, audit, metrics))
 }

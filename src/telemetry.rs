@@ -42,6 +42,14 @@ pub fn count_store_error(store: Store) {
     };
 }
 
+/// Installs a quiet subscriber whose output the test harness captures (warnings and up,
+/// unless `RUST_LOG` says otherwise).
+pub fn init_test_tracing() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,sqlx=error"));
+    drop(fmt().with_env_filter(filter).with_test_writer().try_init());
+}
+
 /// Upper bounds (seconds) of the move latency histogram.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,

@@ -88,7 +88,7 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
     use ServiceError::*;
     match err {
         Unauthorized | InvalidCredentials => StatusCode::UNAUTHORIZED,
-        NotAPlayer | WrongPlayer { .. } | NotCreator => StatusCode::FORBIDDEN,
+        NotAPlayer | WrongPlayer { .. } | NotCreator | NotYourself => StatusCode::FORBIDDEN,
         GameNotFound | PlayerNotFound | NoActiveGame => StatusCode::NOT_FOUND,
         UsernameTaken(_) | GameFull | OwnGame | GameNotWaiting | GameNotActive | NotYourTurn
         | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged => {

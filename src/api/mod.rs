@@ -8,6 +8,7 @@ pub mod error;
 mod games;
 mod health;
 mod leaderboard;
+mod matchmaking;
 mod players;
 mod sessions;
 mod stats;
@@ -56,6 +57,9 @@ pub fn openapi(arena: &Arc<Arena>) -> OpenApiService<impl poem_openapi::OpenApi,
         leaderboard::LeaderboardApi {
             arena: Arc::clone(arena),
         },
+        matchmaking::MatchmakingApi {
+            arena: Arc::clone(arena),
+        },
         stats::StatsApi {
             arena: Arc::clone(arena),
         },
@@ -78,6 +82,7 @@ pub fn routes(arena: Arc<Arena>) -> impl Endpoint {
         .nest("/docs", api.swagger_ui())
         .at("/openapi.json", api.spec_endpoint())
         .at("/metrics", get(metrics))
+        .at("/ws/lobby", get(ws::lobby_socket))
         .at("/ws/:game_id", get(ws::game_socket));
     route = mount_static(route.nest("/", api), &arena.config.static_dir);
     route
@@ -167,7 +172,7 @@ async fn metrics(arena: Data<&Arc<Arena>>) -> Response {
         .unwrap_or(0);
     let live = LiveGauges {
         games_active,
-        matchmaking_queue_size: 0,
+        matchmaking_queue_size: arena.queue_size().await.unwrap_or(0),
     };
     arena
         .metrics

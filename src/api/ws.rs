@@ -193,7 +193,8 @@ impl GameSocket {
         sink: &mut Sink,
         stream: &mut futures_util::stream::SplitStream<WebSocketStream>,
     ) -> Option<(CloseCode, String)> {
-        let mut room = match self.arena.fanout.subscribe(&self.game_id).await {
+        let channel = self.arena.keys.game_channel(&self.game_id);
+        let mut room = match self.arena.fanout.subscribe(&channel).await {
             Ok(room) => room,
             Err(err) => {
                 tracing::warn!(error = %err, game_id = %self.game_id, "socket could not join its room");
@@ -364,11 +365,14 @@ impl GameSocket {
         .await?;
         self.seat = seat;
         self.player = Some(player);
-        if seat.is_some() {
+        if let Some(seat) = seat {
             let player_id = self.player.as_ref().map(|p| p.id);
+            if let Err(err) = self.arena.seat_connected(&self.game_id, seat).await {
+                tracing::warn!(error = %err, "clearing the abandonment timer failed");
+            }
             if let Err(err) = self
                 .arena
-                .announce_presence(&self.game_id, seat, player_id, true)
+                .announce_presence(&self.game_id, Some(seat), player_id, true)
                 .await
             {
                 tracing::warn!(error = %err, "presence announcement failed");
@@ -383,11 +387,17 @@ impl GameSocket {
                 tracing::warn!(error = %err, "presence removal failed");
             }
         }
-        if self.seat.is_some() {
+        if let Some(seat) = self.seat {
             let player_id = self.player.as_ref().map(|p| p.id);
+            // A draining instance's sockets move to another instance: no grace timer.
+            if !self.arena.is_draining() {
+                if let Err(err) = self.arena.seat_disconnected(&self.game_id, seat).await {
+                    tracing::warn!(error = %err, "starting the abandonment timer failed");
+                }
+            }
             if let Err(err) = self
                 .arena
-                .announce_presence(&self.game_id, self.seat, player_id, false)
+                .announce_presence(&self.game_id, Some(seat), player_id, false)
                 .await
             {
                 tracing::warn!(error = %err, "presence announcement failed");
@@ -455,5 +465,90 @@ mod tests {
             "{allowed}"
         );
         assert!(rate.refused > 50);
+    }
+}
+
+/// Upgrades to a lobby socket: after `identify`, it receives the caller's own events
+/// (`{"type":"matched","game_id","my_player"}` when matchmaking pairs it).
+#[handler]
+pub async fn lobby_socket(ws: WebSocket, arena: Data<&Arc<Arena>>) -> Response {
+    let arena = Arc::clone(arena.0);
+    if arena.is_draining() {
+        return ApiError::from(ServiceError::Unavailable).into_response();
+    }
+    ws.config(socket_config())
+        .on_upgrade(move |socket| lobby(arena, socket))
+        .into_response()
+}
+
+async fn lobby(arena: Arc<Arena>, socket: WebSocketStream) {
+    arena.metrics.open_sockets.fetch_add(1, Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    let close = serve_lobby(&arena, &mut sink, &mut stream).await;
+    if let Some(close) = close {
+        let _ = sink.send(Message::Close(Some(close))).await;
+    }
+    let _ = sink.close().await;
+    arena.metrics.open_sockets.fetch_sub(1, Relaxed);
+}
+
+async fn serve_lobby(
+    arena: &Arena,
+    sink: &mut Sink,
+    stream: &mut futures_util::stream::SplitStream<WebSocketStream>,
+) -> Option<(CloseCode, String)> {
+    let mut drain = arena.drain_watch();
+    let mut rate = RateLimit {
+        tokens: RATE_BURST,
+        last: Instant::now(),
+        refused: 0,
+    };
+    let mut room = None;
+    loop {
+        let next_event = async {
+            match &mut room {
+                Some(subscription) => Some(crate::fanout::Subscription::recv(subscription).await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            frame = stream.next() => match frame {
+                None | Some(Ok(Message::Close(_))) | Some(Err(_)) => return None,
+                Some(Ok(Message::Text(text))) => {
+                    if !rate.allow() {
+                        if rate.refused > MAX_REFUSED {
+                            return Some((CloseCode::Policy, "rate limit".into()));
+                        }
+                        continue;
+                    }
+                    let reply = match parse_request(&text) {
+                        Ok(Request::Identify(token)) => match arena.authenticate(&token).await {
+                            Ok(player) => match arena.fanout.subscribe(&arena.keys.player_channel(player.id)).await {
+                                Ok(subscription) => {
+                                    room = Some(subscription);
+                                    events::identified_event(None, player.id)
+                                }
+                                Err(_) => events::error_event("Try again", "unavailable"),
+                            },
+                            Err(err) => events::error_event(&err.to_string(), err.code()),
+                        },
+                        Ok(Request::Ping) => events::pong_event(),
+                        Ok(_) => events::error_event("The lobby socket only takes identify and ping", "unknown_action"),
+                        Err((code, message)) => events::error_event(&message, code),
+                    };
+                    sink.send(Message::Text(reply)).await.ok()?;
+                }
+                Some(Ok(_)) => {}
+            },
+            event = next_event => match event {
+                Some(Some(text)) => {
+                    sink.send(Message::Text(text.to_string())).await.ok()?;
+                    arena.metrics.broadcasts_delivered.fetch_add(1, Relaxed);
+                }
+                Some(None) => return Some((CloseCode::Again, "reconnect".into())),
+                None => {}
+            },
+            _ = drain.changed() => return Some((CloseCode::Restart, "server restarting; reconnect".into())),
+        }
     }
 }

@@ -1,10 +1,11 @@
-//! Fan-out of a game's events to the sockets of this instance. Each instance keeps one
-//! [`Rooms`] registry: a `tokio::sync::broadcast` channel per game that has local
-//! sockets, reference-counted by those sockets. A [`Fanout`] feeds the rooms:
-//! [`RedisFanout`] holds one Pub/Sub subscription per game with local sockets (taken
-//! by the first socket, dropped with the last) and delivers every message published on
-//! the game's channel by any instance, this one included; [`LocalFanout`] serves the
-//! embedded mode, where the hot store delivers straight into the rooms.
+//! Fan-out of events to the sockets of this instance. Each instance keeps one [`Rooms`]
+//! registry: a `tokio::sync::broadcast` channel per channel name (a game's channel, or
+//! a player's lobby channel) that has local sockets, reference-counted by those
+//! sockets. A [`Fanout`] feeds the rooms: [`RedisFanout`] holds one Pub/Sub
+//! subscription per channel with local sockets (taken by the first socket, dropped
+//! with the last) and delivers every message published on it by any instance, this one
+//! included; [`LocalFanout`] serves the embedded mode, where the hot store delivers
+//! straight into the rooms. Channel names come from [`crate::hot::Keys`].
 //!
 //! Pub/Sub is fire-and-forget, so whenever delivery may have skipped events (Redis
 //! reconnect, a socket too slow for its room) the socket is told to resync
@@ -46,11 +47,25 @@ pub struct Subscription {
     _membership: Membership,
 }
 
+impl Subscription {
+    /// The next event, skipping resync markers (for listeners that keep no state);
+    /// `None` once the room is gone.
+    pub async fn recv(&mut self) -> Option<Arc<str>> {
+        loop {
+            match self.events.recv().await {
+                Ok(RoomEvent::Event(text)) => return Some(text),
+                Ok(RoomEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
 /// Feeds local rooms with the events of every instance.
 #[async_trait]
 pub trait Fanout: Send + Sync {
-    /// Joins the game's room; returns once events published from now on will arrive.
-    async fn subscribe(&self, game_id: &str) -> Result<Subscription, FanoutError>;
+    /// Joins a channel's room; returns once events published from now on will arrive.
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, FanoutError>;
 }
 
 struct Room {
@@ -58,11 +73,11 @@ struct Room {
     members: usize,
 }
 
-/// The rooms of this instance, keyed by game id.
+/// The rooms of this instance, keyed by channel name.
 #[derive(Default)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Room>>,
-    /// Told the game id when a room empties (the Redis fan-out unsubscribes).
+    /// Told the channel when a room empties (the Redis fan-out unsubscribes).
     on_empty: Option<mpsc::UnboundedSender<String>>,
 }
 
@@ -83,9 +98,9 @@ impl Rooms {
     }
 
     /// Joins a room; the flag is true for the first member (the room was created).
-    fn join(self: &Arc<Self>, game_id: &str) -> (Subscription, bool) {
+    fn join(self: &Arc<Self>, channel: &str) -> (Subscription, bool) {
         let mut rooms = self.lock();
-        let room = rooms.entry(game_id.to_string()).or_insert_with(|| Room {
+        let room = rooms.entry(channel.to_string()).or_insert_with(|| Room {
             sender: broadcast::channel(ROOM_CAPACITY).0,
             members: 0,
         });
@@ -94,30 +109,30 @@ impl Rooms {
             events: room.sender.subscribe(),
             _membership: Membership {
                 rooms: Arc::clone(self),
-                game_id: game_id.to_string(),
+                channel: channel.to_string(),
             },
         };
         (subscription, room.members == 1)
     }
 
-    fn leave(&self, game_id: &str) {
+    fn leave(&self, channel: &str) {
         let mut rooms = self.lock();
-        let Some(room) = rooms.get_mut(game_id) else {
+        let Some(room) = rooms.get_mut(channel) else {
             return;
         };
         room.members -= 1;
         if room.members == 0 {
-            rooms.remove(game_id);
+            rooms.remove(channel);
             if let Some(on_empty) = &self.on_empty {
                 // The receiver lives as long as the fan-out task; if it is gone there is nothing to unsubscribe.
-                let _ = on_empty.send(game_id.to_string());
+                let _ = on_empty.send(channel.to_string());
             }
         }
     }
 
-    /// Delivers an event to the local sockets of a game (none: nothing to do).
-    pub fn deliver(&self, game_id: &str, event: Arc<str>) {
-        if let Some(room) = self.lock().get(game_id) {
+    /// Delivers an event to the local sockets of a channel (none: nothing to do).
+    pub fn deliver(&self, channel: &str, event: Arc<str>) {
+        if let Some(room) = self.lock().get(channel) {
             // An error only means no receiver is left, which `leave` is about to clean up.
             let _ = room.sender.send(RoomEvent::Event(event));
         }
@@ -130,24 +145,24 @@ impl Rooms {
         }
     }
 
-    fn has_members(&self, game_id: &str) -> bool {
-        self.lock().contains_key(game_id)
+    fn has_members(&self, channel: &str) -> bool {
+        self.lock().contains_key(channel)
     }
 
-    /// Games with local sockets.
-    fn games(&self) -> Vec<String> {
+    /// Channels with local sockets.
+    fn channels(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
     }
 }
 
 struct Membership {
     rooms: Arc<Rooms>,
-    game_id: String,
+    channel: String,
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.rooms.leave(&self.game_id);
+        self.rooms.leave(&self.channel);
     }
 }
 
@@ -164,8 +179,8 @@ impl LocalFanout {
 
 #[async_trait]
 impl Fanout for LocalFanout {
-    async fn subscribe(&self, game_id: &str) -> Result<Subscription, FanoutError> {
-        Ok(self.rooms.join(game_id).0)
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, FanoutError> {
+        Ok(self.rooms.join(channel).0)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Redis Pub/Sub fan-out. One task per instance owns the Pub/Sub connection: it
-//! subscribes a game's channel when the game's room is created, unsubscribes when the
+//! subscribes a channel when its room is created, unsubscribes when the
 //! room empties (both requests go through one queue, so they apply in order), forwards
 //! every message to the room, and after a lost connection reconnects, resubscribes every
 //! room and tells all local sockets to resync. Channels are subscribed one by one,
@@ -12,7 +12,6 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Fanout, FanoutError, Rooms, Subscription};
-use crate::hot::Keys;
 
 /// How long a socket waits for its game's channel to be subscribed before going on
 /// (the subscription is then completed at the next reconnect, followed by a resync).
@@ -31,37 +30,37 @@ pub struct RedisFanout {
 
 impl RedisFanout {
     /// Starts the subscriber task. It runs until the process ends.
-    pub fn start(client: redis::Client, keys: Keys) -> RedisFanout {
+    pub fn start(client: redis::Client) -> RedisFanout {
         let (control, control_rx) = mpsc::unbounded_channel();
         let (empty_tx, mut empty_rx) = mpsc::unbounded_channel::<String>();
         let rooms = Arc::new(Rooms::with_empty_notifier(empty_tx));
         let unsubscribe = control.clone();
         tokio::spawn(async move {
-            while let Some(game_id) = empty_rx.recv().await {
-                if unsubscribe.send(Control::Unsubscribe(game_id)).is_err() {
+            while let Some(channel) = empty_rx.recv().await {
+                if unsubscribe.send(Control::Unsubscribe(channel)).is_err() {
                     break;
                 }
             }
         });
-        tokio::spawn(subscriber(client, keys, Arc::clone(&rooms), control_rx));
+        tokio::spawn(subscriber(client, Arc::clone(&rooms), control_rx));
         RedisFanout { rooms, control }
     }
 }
 
 #[async_trait]
 impl Fanout for RedisFanout {
-    async fn subscribe(&self, game_id: &str) -> Result<Subscription, FanoutError> {
-        let (subscription, created) = self.rooms.join(game_id);
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, FanoutError> {
+        let (subscription, created) = self.rooms.join(channel);
         if created {
             let (done, subscribed) = oneshot::channel();
             self.control
-                .send(Control::Subscribe(game_id.to_string(), done))
+                .send(Control::Subscribe(channel.to_string(), done))
                 .map_err(|_| FanoutError::Subscribe("the subscriber task has stopped".into()))?;
             if tokio::time::timeout(SUBSCRIBE_WAIT, subscribed)
                 .await
                 .is_err()
             {
-                tracing::warn!(game_id, "channel subscription is slow; continuing");
+                tracing::warn!(channel, "channel subscription is slow; continuing");
             }
         }
         Ok(subscription)
@@ -70,7 +69,6 @@ impl Fanout for RedisFanout {
 
 async fn subscriber(
     client: redis::Client,
-    keys: Keys,
     rooms: Arc<Rooms>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
@@ -89,8 +87,8 @@ async fn subscriber(
         };
         let (mut sink, mut stream) = pubsub.split();
         let mut healthy = true;
-        for game_id in rooms.games() {
-            if let Err(err) = sink.subscribe(keys.game_channel(&game_id)).await {
+        for channel in rooms.channels() {
+            if let Err(err) = sink.subscribe(&channel).await {
                 tracing::warn!(error = %err, "resubscribing failed");
                 healthy = false;
                 break;
@@ -107,25 +105,25 @@ async fn subscriber(
             tokio::select! {
                 message = stream.next() => {
                     let Some(message) = message else { break };
-                    let Some(game_id) = keys.game_of_channel(message.get_channel_name()) else { continue };
+                    let channel = message.get_channel_name();
                     match message.get_payload::<String>() {
-                        Ok(payload) => rooms.deliver(game_id, Arc::from(payload)),
-                        Err(err) => tracing::warn!(error = %err, game_id, "undecodable broadcast"),
+                        Ok(payload) => rooms.deliver(channel, Arc::from(payload)),
+                        Err(err) => tracing::warn!(error = %err, channel, "undecodable broadcast"),
                     }
                 }
                 request = control.recv() => match request {
                     None => return,
-                    Some(Control::Subscribe(game_id, done)) => {
-                        if let Err(err) = sink.subscribe(keys.game_channel(&game_id)).await {
-                            tracing::warn!(error = %err, game_id, "subscribe failed");
+                    Some(Control::Subscribe(channel, done)) => {
+                        if let Err(err) = sink.subscribe(&channel).await {
+                            tracing::warn!(error = %err, channel, "subscribe failed");
                             healthy = false;
                         }
                         let _ = done.send(());
                     }
-                    Some(Control::Unsubscribe(game_id)) => {
-                        if !rooms.has_members(&game_id) {
-                            if let Err(err) = sink.unsubscribe(keys.game_channel(&game_id)).await {
-                                tracing::warn!(error = %err, game_id, "unsubscribe failed");
+                    Some(Control::Unsubscribe(channel)) => {
+                        if !rooms.has_members(&channel) {
+                            if let Err(err) = sink.unsubscribe(&channel).await {
+                                tracing::warn!(error = %err, channel, "unsubscribe failed");
                                 healthy = false;
                             }
                         }

@@ -45,12 +45,44 @@ impl Keys {
         format!("{}:online", self.prefix)
     }
 
-    /// The game id a channel name belongs to, if it is one of ours.
-    pub fn game_of_channel<'a>(&self, channel: &'a str) -> Option<&'a str> {
-        channel
-            .strip_prefix(self.prefix.as_str())?
-            .strip_prefix(":{g:")?
-            .strip_suffix("}:events")
+    /// Pub/Sub channel of one player's lobby socket (match found, …).
+    pub fn player_channel(&self, player_id: i64) -> String {
+        format!("{}:{{u:{player_id}}}:events", self.prefix)
+    }
+
+    /// Sorted set of queued player ids scored by rating. The matchmaking keys share
+    /// the hash tag `{mm}` so the pairing script can touch them together on a cluster.
+    pub fn queue_ratings(&self) -> String {
+        format!("{}:{{mm}}:ratings", self.prefix)
+    }
+
+    /// Sorted set of queued player ids scored by when they joined (ms).
+    pub fn queue_joined(&self) -> String {
+        format!("{}:{{mm}}:joined", self.prefix)
+    }
+
+    /// Sorted set of queued player ids scored by when they were last heard of (ms).
+    pub fn queue_seen(&self) -> String {
+        format!("{}:{{mm}}:seen", self.prefix)
+    }
+
+    /// The game a matched player was paired into (`<game id>|<seat>`), kept briefly.
+    pub fn queue_match(&self, player_id: i64) -> String {
+        format!("{}{player_id}", self.queue_match_prefix())
+    }
+
+    /// [`Keys::queue_match`] without the player id (for the pairing script).
+    pub fn queue_match_prefix(&self) -> String {
+        format!("{}:{{mm}}:match:", self.prefix)
+    }
+
+    /// Sorted set of timer members scored by when they are due (ms).
+    pub fn timers(&self, timer: super::Timer) -> String {
+        let name = match timer {
+            super::Timer::TurnDeadline => "turn",
+            super::Timer::Abandonment => "abandon",
+        };
+        format!("{}:timers:{name}", self.prefix)
     }
 }
 
@@ -73,12 +105,15 @@ mod tests {
     }
 
     #[test]
-    fn a_channel_names_its_game() {
-        let keys = Keys::new("t1");
-        assert_eq!(
-            keys.game_of_channel(&keys.game_channel("g-42")),
-            Some("g-42")
-        );
-        assert_eq!(keys.game_of_channel("other:{g:x}:events"), None);
+    fn matchmaking_keys_share_one_slot() {
+        let keys = Keys::new("c4");
+        for key in [
+            keys.queue_ratings(),
+            keys.queue_joined(),
+            keys.queue_seen(),
+            keys.queue_match(7),
+        ] {
+            assert!(key.starts_with("c4:{mm}:"), "{key}");
+        }
     }
 }

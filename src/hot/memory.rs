@@ -10,7 +10,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{Commit, CommitOutcome, HotError, HotStore, Versioned};
+use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
 use crate::fanout::Rooms;
 
 struct Expiring<T> {
@@ -38,19 +38,30 @@ struct Inner {
     presence: HashMap<String, HashMap<String, i64>>,
     online: HashMap<i64, i64>,
     rematch_votes: HashMap<String, Expiring<HashSet<u8>>>,
+    queue: HashMap<i64, Queued>,
+    matches: HashMap<i64, Expiring<String>>,
+    timers: HashMap<Timer, HashMap<String, i64>>,
+}
+
+struct Queued {
+    rating: i32,
+    joined_ms: i64,
+    seen_ms: i64,
 }
 
 /// Hot state of a single embedded instance.
 pub struct MemoryHotStore {
     inner: Mutex<Inner>,
     rooms: Arc<Rooms>,
+    keys: Keys,
 }
 
 impl MemoryHotStore {
-    pub fn new(rooms: Arc<Rooms>) -> MemoryHotStore {
+    pub fn new(rooms: Arc<Rooms>, keys: Keys) -> MemoryHotStore {
         MemoryHotStore {
             inner: Mutex::default(),
             rooms,
+            keys,
         }
     }
 
@@ -140,14 +151,15 @@ impl HotStore for MemoryHotStore {
             .insert(game_id.to_string(), Expiring::new(commit.new, commit.ttl));
         inner.locks.remove(game_id);
         // Delivered while the store's mutex is held, so events leave in commit order.
+        let channel = self.keys.game_channel(game_id);
         for event in commit.events {
-            self.rooms.deliver(game_id, Arc::from(event));
+            self.rooms.deliver(&channel, Arc::from(event));
         }
         Ok(CommitOutcome::Committed)
     }
 
-    async fn publish(&self, game_id: &str, event: &str) -> Result<(), HotError> {
-        self.rooms.deliver(game_id, Arc::from(event));
+    async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError> {
+        self.rooms.deliver(channel, Arc::from(event));
         Ok(())
     }
 
@@ -225,6 +237,152 @@ impl HotStore for MemoryHotStore {
         Ok((votes, added && votes == 2))
     }
 
+    async fn queue_join(&self, player_id: i64, rating: i32, now_ms: i64) -> Result<(), HotError> {
+        let mut inner = self.inner();
+        let entry = inner.queue.entry(player_id).or_insert(Queued {
+            rating,
+            joined_ms: now_ms,
+            seen_ms: now_ms,
+        });
+        entry.rating = rating;
+        entry.seen_ms = now_ms;
+        Ok(())
+    }
+
+    async fn queue_try_pair(
+        &self,
+        player_id: i64,
+        now_ms: i64,
+        rules: PairingRules,
+    ) -> Result<Option<i64>, HotError> {
+        let mut inner = self.inner();
+        inner
+            .queue
+            .retain(|_, q| q.seen_ms > now_ms - rules.stale_ms);
+        let Some(me) = inner.queue.get(&player_id) else {
+            return Ok(None);
+        };
+        let mine = rules.window(now_ms - me.joined_ms);
+        let my_rating = i64::from(me.rating);
+        let best = inner
+            .queue
+            .iter()
+            .filter(|(id, _)| **id != player_id)
+            .map(|(id, q)| {
+                (
+                    *id,
+                    (i64::from(q.rating) - my_rating).abs(),
+                    rules.window(now_ms - q.joined_ms),
+                )
+            })
+            .filter(|(_, gap, theirs)| *gap <= mine.max(*theirs))
+            .min_by_key(|(id, gap, _)| (*gap, *id))
+            .map(|(id, _, _)| id);
+        if let Some(partner) = best {
+            for player in [player_id, partner] {
+                inner.queue.remove(&player);
+                inner.matches.insert(
+                    player,
+                    Expiring::new(super::PENDING_MATCH.to_string(), Duration::from_secs(30)),
+                );
+            }
+        }
+        Ok(best)
+    }
+
+    async fn queue_leave(&self, player_id: i64) -> Result<bool, HotError> {
+        Ok(self.inner().queue.remove(&player_id).is_some())
+    }
+
+    async fn queue_status(
+        &self,
+        player_id: i64,
+        now_ms: i64,
+    ) -> Result<(Option<u64>, u64), HotError> {
+        let mut inner = self.inner();
+        let size = inner.queue.len() as u64;
+        let Some(me) = inner.queue.get_mut(&player_id) else {
+            return Ok((None, size));
+        };
+        me.seen_ms = now_ms;
+        let joined = (me.joined_ms, player_id);
+        let ahead = inner
+            .queue
+            .iter()
+            .filter(|(id, q)| (q.joined_ms, **id) < joined)
+            .count() as u64;
+        Ok((Some(ahead + 1), size))
+    }
+
+    async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError> {
+        let inner = self.inner();
+        let mut players: Vec<(i64, i64)> = inner
+            .queue
+            .iter()
+            .map(|(id, q)| (q.joined_ms, *id))
+            .collect();
+        players.sort_unstable();
+        Ok(players.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
+    async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError> {
+        self.inner()
+            .matches
+            .insert(player_id, Expiring::new(value.to_string(), ttl));
+        Ok(())
+    }
+
+    async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError> {
+        Ok(self
+            .inner()
+            .matches
+            .get(&player_id)
+            .filter(|m| m.alive())
+            .map(|m| m.value.clone()))
+    }
+
+    async fn clear_match(&self, player_id: i64) -> Result<(), HotError> {
+        self.inner().matches.remove(&player_id);
+        Ok(())
+    }
+
+    async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError> {
+        self.inner()
+            .timers
+            .entry(timer)
+            .or_default()
+            .insert(member.to_string(), due_ms);
+        Ok(())
+    }
+
+    async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError> {
+        if let Some(members) = self.inner().timers.get_mut(&timer) {
+            members.remove(member);
+        }
+        Ok(())
+    }
+
+    async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError> {
+        let inner = self.inner();
+        let mut due: Vec<(i64, String)> = inner
+            .timers
+            .get(&timer)
+            .map(|members| {
+                members
+                    .iter()
+                    .filter(|(_, at)| **at <= now_ms)
+                    .map(|(member, at)| (*at, member.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        due.sort_unstable();
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|(_, member)| member)
+            .collect())
+    }
+
     async fn ping(&self) -> Result<(), HotError> {
         Ok(())
     }
@@ -235,7 +393,43 @@ mod tests {
     use super::*;
 
     fn store() -> MemoryHotStore {
-        MemoryHotStore::new(Arc::new(Rooms::default()))
+        MemoryHotStore::new(Arc::new(Rooms::default()), Keys::new("c4"))
+    }
+
+    const RULES: PairingRules = PairingRules {
+        base: 200,
+        widen_per_second: 50,
+        cap: 800,
+        stale_ms: 30_000,
+    };
+
+    #[tokio::test]
+    async fn pairing_takes_the_closest_compatible_rating_and_widens_with_time() {
+        let hot = store();
+        hot.queue_join(1, 1200, 0).await.unwrap();
+        hot.queue_join(2, 1500, 0).await.unwrap();
+        assert_eq!(
+            hot.queue_try_pair(1, 1_000, RULES).await.unwrap(),
+            None,
+            "300 apart, windows 250"
+        );
+        // After 2 s both windows are 300.
+        assert_eq!(hot.queue_try_pair(1, 2_000, RULES).await.unwrap(), Some(2));
+        assert_eq!(hot.queue_status(1, 2_000).await.unwrap(), (None, 0));
+        hot.queue_join(3, 1200, 0).await.unwrap();
+        hot.queue_join(4, 1390, 0).await.unwrap();
+        hot.queue_join(5, 1250, 0).await.unwrap();
+        assert_eq!(hot.queue_try_pair(3, 0, RULES).await.unwrap(), Some(5));
+        assert_eq!(hot.queue_status(4, 0).await.unwrap(), (Some(1), 1));
+    }
+
+    #[tokio::test]
+    async fn silent_queue_entries_expire() {
+        let hot = store();
+        hot.queue_join(1, 1200, 0).await.unwrap();
+        hot.queue_join(2, 1200, 29_000).await.unwrap();
+        assert_eq!(hot.queue_try_pair(2, 31_000, RULES).await.unwrap(), None);
+        assert_eq!(hot.queue_status(1, 31_000).await.unwrap(), (None, 1));
     }
 
     const TTL: Duration = Duration::from_secs(60);

@@ -30,6 +30,37 @@ pub enum HotError {
     Corrupt(String),
 }
 
+/// The match value of a player paired a moment ago whose game is being created.
+pub const PENDING_MATCH: &str = "pending";
+
+/// The two kinds of deadline the sweeper watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Member: game id. Due when the player to move runs out of time.
+    TurnDeadline,
+    /// Member: `<game id>|<seat>`. Due when a disconnected seat's grace period ends.
+    Abandonment,
+}
+
+/// How far apart two queued ratings may be to pair: each player's window starts at
+/// `base` and widens by `widen_per_second` while it waits, up to `cap`; two players are
+/// compatible when their difference fits the wider of their two windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PairingRules {
+    pub base: i64,
+    pub widen_per_second: i64,
+    pub cap: i64,
+    /// Entries not refreshed (join or status) for this long leave the queue.
+    pub stale_ms: i64,
+}
+
+impl PairingRules {
+    /// The window of a player who has waited `waited_ms`.
+    pub fn window(&self, waited_ms: i64) -> i64 {
+        (self.base + self.widen_per_second * (waited_ms.max(0) / 1000)).min(self.cap)
+    }
+}
+
 /// A game's state as stored: its version and its serialized form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Versioned {
@@ -75,8 +106,8 @@ pub trait HotStore: Send + Sync {
     async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError>;
     /// Compare-and-set + publish + unlock, atomically.
     async fn commit(&self, game_id: &str, commit: Commit<'_>) -> Result<CommitOutcome, HotError>;
-    /// Publishes an event on the game's channel without changing its state.
-    async fn publish(&self, game_id: &str, event: &str) -> Result<(), HotError>;
+    /// Publishes an event on a channel (see [`Keys`]) without changing any state.
+    async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError>;
 
     /// Records (or refreshes) an open socket of the game.
     async fn presence_touch(
@@ -104,6 +135,39 @@ pub trait HotStore: Send + Sync {
         seat: u8,
         ttl: Duration,
     ) -> Result<(u8, bool), HotError>;
+
+    /// Puts a player in the matchmaking queue (or refreshes its entry).
+    async fn queue_join(&self, player_id: i64, rating: i32, now_ms: i64) -> Result<(), HotError>;
+    /// Atomically pairs a queued player with the closest compatible partner (see
+    /// [`PairingRules`]) and takes both out of the queue. `None`: nobody fits yet, or the
+    /// player is no longer queued. Also drops entries not heard of for `stale_ms`.
+    async fn queue_try_pair(
+        &self,
+        player_id: i64,
+        now_ms: i64,
+        rules: PairingRules,
+    ) -> Result<Option<i64>, HotError>;
+    /// Takes a player out of the queue; false if it was not queued.
+    async fn queue_leave(&self, player_id: i64) -> Result<bool, HotError>;
+    /// 1-based position by joining time (if queued) and queue size; refreshes the entry.
+    async fn queue_status(
+        &self,
+        player_id: i64,
+        now_ms: i64,
+    ) -> Result<(Option<u64>, u64), HotError>;
+    /// Queued players, longest waiting first.
+    async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError>;
+    /// Remembers the game a player was matched into (`<game id>|<seat>`); a paired
+    /// player's value is [`PENDING_MATCH`] until its game exists.
+    async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError>;
+    async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError>;
+    async fn clear_match(&self, player_id: i64) -> Result<(), HotError>;
+
+    /// Schedules (or moves) a timer member.
+    async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError>;
+    async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError>;
+    /// Members due at `now_ms`, earliest first.
+    async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError>;
 
     /// True when the store answers.
     async fn ping(&self) -> Result<(), HotError>;

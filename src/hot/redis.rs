@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bb8_redis::{bb8, RedisConnectionManager};
 use redis::{AsyncCommands, Script};
 
-use super::{Commit, CommitOutcome, HotError, HotStore, Keys, Versioned};
+use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
 
 /// A pool of Redis connections.
 pub type RedisPool = bb8::Pool<RedisConnectionManager>;
@@ -68,6 +68,57 @@ if added == 1 and votes == 2 then completed = 1 end
 return votes * 2 + completed
 "#;
 
+/// KEYS: ratings, joined, seen. ARGV: player, now ms, base, widen/s, cap, stale ms,
+/// match-key prefix. Must agree with `PairingRules::window`. Both players' match keys
+/// are set to `pending` in the same step (they share the `{mm}` slot), so a paired
+/// player is never reported as out of the queue while its game is being created.
+const TRY_PAIR: &str = r#"
+local now = tonumber(ARGV[2])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[6]))
+for _, gone in ipairs(stale) do
+  redis.call('ZREM', KEYS[1], gone)
+  redis.call('ZREM', KEYS[2], gone)
+  redis.call('ZREM', KEYS[3], gone)
+end
+local me = ARGV[1]
+local my_rating = redis.call('ZSCORE', KEYS[1], me)
+if not my_rating then return false end
+my_rating = tonumber(my_rating)
+local base, widen, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local function window(player)
+  local joined = tonumber(redis.call('ZSCORE', KEYS[2], player) or now)
+  return math.min(base + widen * math.floor(math.max(now - joined, 0) / 1000), cap)
+end
+local mine = window(me)
+local candidates = redis.call('ZRANGEBYSCORE', KEYS[1], my_rating - cap, my_rating + cap, 'WITHSCORES')
+local best, best_gap = nil, nil
+for i = 1, #candidates, 2 do
+  local other = candidates[i]
+  if other ~= me then
+    local gap = math.abs(tonumber(candidates[i + 1]) - my_rating)
+    if (best == nil or gap < best_gap) and gap <= math.max(mine, window(other)) then
+      best, best_gap = other, gap
+    end
+  end
+end
+if not best then return false end
+for _, player in ipairs({me, best}) do
+  redis.call('ZREM', KEYS[1], player)
+  redis.call('ZREM', KEYS[2], player)
+  redis.call('ZREM', KEYS[3], player)
+  redis.call('SET', ARGV[7] .. player, 'pending', 'PX', 30000)
+end
+return best
+"#;
+
+/// KEYS: ratings, joined, seen. ARGV: player, rating, now ms.
+const QUEUE_JOIN: &str = r#"
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+"#;
+
 /// Hot state in Redis, shared by every instance.
 pub struct RedisHotStore {
     pool: RedisPool,
@@ -76,6 +127,8 @@ pub struct RedisHotStore {
     create: Script,
     unlock: Script,
     rematch_vote: Script,
+    try_pair: Script,
+    queue_join: Script,
 }
 
 impl RedisHotStore {
@@ -87,6 +140,8 @@ impl RedisHotStore {
             create: Script::new(CREATE),
             unlock: Script::new(UNLOCK),
             rematch_vote: Script::new(REMATCH_VOTE),
+            try_pair: Script::new(TRY_PAIR),
+            queue_join: Script::new(QUEUE_JOIN),
         }
     }
 
@@ -190,9 +245,9 @@ impl HotStore for RedisHotStore {
         })
     }
 
-    async fn publish(&self, game_id: &str, event: &str) -> Result<(), HotError> {
+    async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
-        let _: i64 = conn.publish(self.keys.game_channel(game_id), event).await?;
+        let _: i64 = conn.publish(channel, event).await?;
         Ok(())
     }
 
@@ -265,6 +320,120 @@ impl HotStore for RedisHotStore {
             .invoke_async(&mut *conn)
             .await?;
         Ok(((packed / 2) as u8, packed % 2 == 1))
+    }
+
+    async fn queue_join(&self, player_id: i64, rating: i32, now_ms: i64) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = self
+            .queue_join
+            .key(self.keys.queue_ratings())
+            .key(self.keys.queue_joined())
+            .key(self.keys.queue_seen())
+            .arg(player_id)
+            .arg(rating)
+            .arg(now_ms)
+            .invoke_async(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn queue_try_pair(
+        &self,
+        player_id: i64,
+        now_ms: i64,
+        rules: PairingRules,
+    ) -> Result<Option<i64>, HotError> {
+        let mut conn = self.conn().await?;
+        let partner: Option<i64> = self
+            .try_pair
+            .key(self.keys.queue_ratings())
+            .key(self.keys.queue_joined())
+            .key(self.keys.queue_seen())
+            .arg(player_id)
+            .arg(now_ms)
+            .arg(rules.base)
+            .arg(rules.widen_per_second)
+            .arg(rules.cap)
+            .arg(rules.stale_ms)
+            .arg(self.keys.queue_match_prefix())
+            .invoke_async(&mut *conn)
+            .await?;
+        Ok(partner)
+    }
+
+    async fn queue_leave(&self, player_id: i64) -> Result<bool, HotError> {
+        let mut conn = self.conn().await?;
+        let (removed, _, _): (i64, i64, i64) = redis::pipe()
+            .zrem(self.keys.queue_ratings(), player_id)
+            .zrem(self.keys.queue_joined(), player_id)
+            .zrem(self.keys.queue_seen(), player_id)
+            .query_async(&mut *conn)
+            .await?;
+        Ok(removed == 1)
+    }
+
+    async fn queue_status(
+        &self,
+        player_id: i64,
+        now_ms: i64,
+    ) -> Result<(Option<u64>, u64), HotError> {
+        let mut conn = self.conn().await?;
+        let (_, rank, size): (i64, Option<u64>, u64) = redis::pipe()
+            .cmd("ZADD")
+            .arg(self.keys.queue_seen())
+            .arg("XX")
+            .arg(now_ms)
+            .arg(player_id)
+            .zrank(self.keys.queue_joined(), player_id)
+            .zcard(self.keys.queue_ratings())
+            .query_async(&mut *conn)
+            .await?;
+        Ok((rank.map(|r| r + 1), size))
+    }
+
+    async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError> {
+        let mut conn = self.conn().await?;
+        Ok(conn
+            .zrange(self.keys.queue_joined(), 0, limit as isize - 1)
+            .await?)
+    }
+
+    async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: () = conn
+            .pset_ex(self.keys.queue_match(player_id), value, millis(ttl))
+            .await?;
+        Ok(())
+    }
+
+    async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError> {
+        let mut conn = self.conn().await?;
+        Ok(conn.get(self.keys.queue_match(player_id)).await?)
+    }
+
+    async fn clear_match(&self, player_id: i64) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.del(self.keys.queue_match(player_id)).await?;
+        Ok(())
+    }
+
+    async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.zadd(self.keys.timers(timer), member, due_ms).await?;
+        Ok(())
+    }
+
+    async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.zrem(self.keys.timers(timer), member).await?;
+        Ok(())
+    }
+
+    async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError> {
+        let mut conn = self.conn().await?;
+        Ok(conn
+            .zrangebyscore_limit(self.keys.timers(timer), "-inf", now_ms, 0, limit as isize)
+            .await?)
     }
 
     async fn ping(&self) -> Result<(), HotError> {

@@ -13,7 +13,7 @@ use rand::Rng;
 use super::{state::GameState, Arena, ServiceError, ServiceResult};
 use crate::{
     game::{EndReason, GameStatus, Outcome},
-    hot::{Commit, CommitOutcome, Versioned},
+    hot::{Commit, CommitOutcome, Timer, Versioned},
     service::views::PlayerRef,
 };
 
@@ -31,6 +31,7 @@ pub struct GameLock {
 impl Arena {
     /// Takes the game's lock, waiting (with jittered back-off) while another request holds it.
     pub(super) async fn lock_game(&self, game_id: &str) -> ServiceResult<GameLock> {
+        check_game_id(game_id)?;
         let token = format!(
             "{}:{:016x}",
             self.instance(),
@@ -54,6 +55,24 @@ impl Arena {
         }
     }
 
+    /// Takes the game's lock only if it is free right now (for background sweeps, which
+    /// simply come back later).
+    pub(super) async fn try_lock_game(&self, game_id: &str) -> ServiceResult<Option<GameLock>> {
+        let token = format!(
+            "{}:{:016x}",
+            self.instance(),
+            rand::thread_rng().gen::<u64>()
+        );
+        Ok(self
+            .hot
+            .try_lock(game_id, &token, LOCK_TTL)
+            .await?
+            .then(|| GameLock {
+                game_id: game_id.to_string(),
+                token,
+            }))
+    }
+
     /// Releases a lock without committing (the change was refused or failed).
     pub(super) async fn release(&self, lock: GameLock) {
         if let Err(err) = self.hot.unlock(&lock.game_id, &lock.token).await {
@@ -65,6 +84,7 @@ impl Arena {
     /// The game's hot state; rebuilt from the database when missing (Redis restarted,
     /// flushed, or the TTL ran out), never silently reset.
     pub(super) async fn load_state(&self, game_id: &str) -> ServiceResult<GameState> {
+        check_game_id(game_id)?;
         if let Some(stored) = self.hot.load(game_id, self.ttl()).await? {
             return decode(game_id, &stored);
         }
@@ -173,6 +193,15 @@ impl Arena {
                 self.metrics
                     .broadcasts_published
                     .fetch_add(published, std::sync::atomic::Ordering::Relaxed);
+                // The clock index lives outside the game's slot, so it follows the commit.
+                match (state.status(), state.turn_deadline_ms) {
+                    (GameStatus::Active, Some(deadline)) => {
+                        self.hot
+                            .schedule(Timer::TurnDeadline, &state.id, deadline)
+                            .await?
+                    }
+                    _ => self.hot.unschedule(Timer::TurnDeadline, &state.id).await?,
+                }
                 Ok(())
             }
             CommitOutcome::LockLost | CommitOutcome::VersionChanged => {
@@ -190,6 +219,20 @@ impl Arena {
         let event = super::events::state_event(&state.view(), None, Some("resync"));
         self.commit_state(lock, stale_version, &state, vec![event])
             .await
+    }
+}
+
+/// Game ids are UUIDs; anything that can't be one (too long, odd characters) is
+/// simply not found, and never becomes part of a Redis key.
+fn check_game_id(game_id: &str) -> ServiceResult<()> {
+    let plausible = (1..=64).contains(&game_id.len())
+        && game_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if plausible {
+        Ok(())
+    } else {
+        Err(ServiceError::GameNotFound)
     }
 }
 

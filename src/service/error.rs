@@ -31,6 +31,8 @@ pub enum ServiceError {
     WrongPlayer { claimed: u8, actual: u8 },
     #[error("Only the creator of a game can cancel it")]
     NotCreator,
+    #[error("You can only act for yourself")]
+    NotYourself,
     #[error("The game already has two players")]
     GameFull,
     #[error("You cannot join your own game")]
@@ -75,6 +77,7 @@ impl ServiceError {
             Self::NotAPlayer => "not_a_player",
             Self::WrongPlayer { .. } => "wrong_player",
             Self::NotCreator => "not_creator",
+            Self::NotYourself => "not_yourself",
             Self::GameFull => "game_full",
             Self::OwnGame => "own_game",
             Self::GameNotWaiting => "game_not_waiting",

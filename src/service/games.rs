@@ -202,8 +202,21 @@ impl Arena {
             self.release(lock).await;
             return Err(refusal);
         }
+        self.cancel_locked(lock, state, Some(player.id), "cancelled")
+            .await
+    }
+
+    /// Cancels a waiting game under its lock (by its creator, or by the sweeper when
+    /// nobody joined in time). Consumes the lock.
+    pub(super) async fn cancel_locked(
+        &self,
+        lock: super::commit::GameLock,
+        mut state: GameState,
+        by: Option<i64>,
+        reason: &str,
+    ) -> ServiceResult<GameView> {
         let read_version = state.version();
-        match self.cold.cancel_game(game_id, Utc::now()).await {
+        match self.cold.cancel_game(&state.id, Utc::now()).await {
             Ok(true) => {}
             Ok(false) => {
                 self.reconcile(lock, read_version).await?;
@@ -214,19 +227,19 @@ impl Arena {
                 return Err(err.into());
             }
         }
-        let mut state = state;
         state.end(GameStatus::Cancelled, EndReason::Cancelled, None);
         let view = state.view();
-        let event = events::state_event(&view, None, Some("cancelled"));
+        let event = events::state_event(&view, None, Some(reason));
         self.commit_state(lock, read_version, &state, vec![event])
             .await?;
-        self.audit(
-            AuditEvent::new("game_cancelled")
-                .game(game_id)
-                .player(player.id)
-                .seq(view.seq),
-        )
-        .await;
+        let mut audit = AuditEvent::new("game_cancelled")
+            .game(&state.id)
+            .seq(view.seq)
+            .data(serde_json::json!({ "reason": reason }));
+        if let Some(player_id) = by {
+            audit = audit.player(player_id);
+        }
+        self.audit(audit).await;
         Ok(view)
     }
 
@@ -473,7 +486,7 @@ impl Arena {
                 .hot
                 .online_count(super::now_ms() - ONLINE_WINDOW_MS)
                 .await?,
-            queue_size: 0,
+            queue_size: self.queue_size().await?,
         })
     }
 

@@ -15,9 +15,11 @@ mod commit;
 mod error;
 pub mod events;
 mod games;
+mod matchmaking;
 mod moves;
 mod social;
 pub mod state;
+mod sweeper;
 pub mod views;
 
 use std::{
@@ -32,14 +34,16 @@ use tokio::sync::watch;
 
 pub use accounts::{Registered, Session};
 pub use error::ServiceError;
+pub use matchmaking::PAIRING;
 pub use social::{Presence, Role, SocketPresence, PRESENCE_REFRESH};
+pub use sweeper::SWEEP_INTERVAL;
 
 use crate::{
     audit::{AuditEvent, AuditLog},
     cold::Cold,
     config::Config,
     fanout::Fanout,
-    hot::HotStore,
+    hot::{HotStore, Keys},
     telemetry::Metrics,
 };
 
@@ -50,6 +54,8 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 /// at start-up; handlers share it behind an `Arc`.
 pub struct Arena {
     pub config: Config,
+    /// Redis key and channel names (also used in the embedded mode for channel names).
+    pub keys: Keys,
     pub hot: Arc<dyn HotStore>,
     pub fanout: Arc<dyn Fanout>,
     pub cold: Cold,
@@ -63,6 +69,7 @@ pub struct Arena {
 impl Arena {
     pub fn new(
         config: Config,
+        keys: Keys,
         hot: Arc<dyn HotStore>,
         fanout: Arc<dyn Fanout>,
         cold: Cold,
@@ -71,6 +78,7 @@ impl Arena {
     ) -> Arena {
         Arena {
             config,
+            keys,
             hot,
             fanout,
             cold,

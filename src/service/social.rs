@@ -131,7 +131,9 @@ impl Arena {
     }
 
     pub(super) async fn publish(&self, game_id: &str, event: &str) -> ServiceResult<()> {
-        self.hot.publish(game_id, event).await?;
+        self.hot
+            .publish(&self.keys.game_channel(game_id), event)
+            .await?;
         self.metrics
             .broadcasts_published
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -185,3 +185,15 @@ pub struct ClusterStats {
     pub online_players: u64,
     pub queue_size: u64,
 }
+
+/// Where a player stands in matchmaking.
+#[derive(Clone, Debug, Object, Serialize)]
+pub struct MatchStatus {
+    /// `matched` | `queued` | `not_queued`.
+    pub status: String,
+    /// 1-based place in the queue by waiting time.
+    pub position: Option<u64>,
+    pub queue_size: u64,
+    pub game_id: Option<String>,
+    pub my_player: Option<u8>,
+}

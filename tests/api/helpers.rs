@@ -110,7 +110,7 @@ impl ClusterSpec {
     }
 
     pub async fn start(&self, instance_id: &str) -> Instance {
-        connect4_arena::telemetry::init_tracing();
+        connect4_arena::telemetry::init_test_tracing();
         let mut vars = vec![
             ("DATABASE_URL".to_string(), self.database_url.clone()),
             ("REDIS_PREFIX".to_string(), self.redis_prefix.clone()),
@@ -274,6 +274,10 @@ impl Socket {
         let (stream, _) = tokio_tungstenite::connect_async(instance.ws(game_id))
             .await
             .expect("ws connect");
+        Socket { stream }
+    }
+
+    pub fn from_stream(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Socket {
         Socket { stream }
     }
 

@@ -5,8 +5,10 @@ mod helpers;
 
 mod accounts;
 mod bad_input;
+mod clocks;
 mod cold_store;
 mod embedded;
 mod lifecycle;
+mod matchmaking;
 mod realtime;
 mod resilience;

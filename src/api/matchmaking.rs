@@ -1,0 +1,73 @@
+//! `/matchmaking`: the rating-window queue. A match is also pushed on `/ws/lobby`.
+
+use std::sync::Arc;
+
+use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
+
+use super::{auth::BearerToken, error::ApiError, ApiTags};
+use crate::{
+    cold::PlayerRecord,
+    service::{views::MatchStatus, Arena, ServiceError},
+};
+
+/// The prototype's body; `player_id`, if sent, must be the caller.
+#[derive(Object, Default)]
+pub struct JoinQueueRequest {
+    pub player_id: Option<i64>,
+}
+
+pub struct MatchmakingApi {
+    pub arena: Arc<Arena>,
+}
+
+impl MatchmakingApi {
+    async fn caller(
+        &self,
+        auth: &BearerToken,
+        claimed: Option<i64>,
+    ) -> Result<PlayerRecord, ApiError> {
+        let player = auth.player(&self.arena).await?;
+        if claimed.is_some_and(|id| id != player.id) {
+            return Err(ServiceError::NotYourself.into());
+        }
+        Ok(player)
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Games")]
+impl MatchmakingApi {
+    /// Join the matchmaking queue
+    ///
+    /// Pairs at once when a compatible player waits (status `matched`), else `queued`.
+    #[oai(path = "/matchmaking/join", method = "post")]
+    async fn join(
+        &self,
+        auth: BearerToken,
+        body: Json<JoinQueueRequest>,
+    ) -> Result<Json<MatchStatus>, ApiError> {
+        let player = self.caller(&auth, body.player_id).await?;
+        Ok(Json(self.arena.matchmaking_join(&player).await?))
+    }
+
+    /// Where the caller stands in matchmaking
+    #[oai(path = "/matchmaking/status/:player_id", method = "get")]
+    async fn status(
+        &self,
+        auth: BearerToken,
+        player_id: Path<i64>,
+    ) -> Result<Json<MatchStatus>, ApiError> {
+        let player = self.caller(&auth, Some(player_id.0)).await?;
+        Ok(Json(self.arena.matchmaking_status(&player).await?))
+    }
+
+    /// Leave the matchmaking queue
+    #[oai(path = "/matchmaking/leave/:player_id", method = "delete")]
+    async fn leave(
+        &self,
+        auth: BearerToken,
+        player_id: Path<i64>,
+    ) -> Result<Json<MatchStatus>, ApiError> {
+        let player = self.caller(&auth, Some(player_id.0)).await?;
+        Ok(Json(self.arena.matchmaking_leave(&player).await?))
+    }
+}

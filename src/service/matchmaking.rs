@@ -1,0 +1,204 @@
+//! Matchmaking. The queue lives in the hot store and pairing is one atomic script, so
+//! with any number of players joining through any instances nobody is matched twice.
+//! A player is re-tried whenever it joins or asks for its status, and every instance's
+//! sweeper re-tries the whole queue every tick, so nobody waits while a compatible
+//! partner waits too. A match is pushed on the player's lobby channel (`/ws/lobby`)
+//! and kept for polling (`GET /matchmaking/status/{id}`).
+
+use std::time::Duration;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{games::player_ref, now_ms, views::MatchStatus, Arena, ServiceError, ServiceResult};
+use crate::{
+    audit::AuditEvent,
+    cold::PlayerRecord,
+    hot::{PairingRules, PENDING_MATCH},
+};
+
+/// The rating window: +/-200 at first, 50 wider per second of waiting, at most +/-1000.
+/// Entries not refreshed for 30 s (a client that went away) leave the queue.
+pub const PAIRING: PairingRules = PairingRules {
+    base: 200,
+    widen_per_second: 50,
+    cap: 1000,
+    stale_ms: 30_000,
+};
+/// How long a match is remembered for a player who polls.
+const MATCH_MEMORY: Duration = Duration::from_secs(600);
+
+fn matched(game_id: String, seat: u8, queue_size: u64) -> MatchStatus {
+    MatchStatus {
+        status: "matched".into(),
+        position: None,
+        queue_size,
+        game_id: Some(game_id),
+        my_player: Some(seat),
+    }
+}
+
+impl Arena {
+    /// Queues `player` (or pairs it at once).
+    pub async fn matchmaking_join(&self, player: &PlayerRecord) -> ServiceResult<MatchStatus> {
+        if let Some(status) = self.current_match(player.id).await? {
+            return Ok(status);
+        }
+        if let Ok(game) = self.active_game(player.id).await {
+            if game.status == "active" {
+                return Err(ServiceError::AlreadyInGame);
+            }
+        }
+        self.hot
+            .queue_join(player.id, player.elo_rating, now_ms())
+            .await?;
+        self.audit(AuditEvent::new("matchmaking_joined").player(player.id))
+            .await;
+        self.matchmaking_status(player).await
+    }
+
+    /// Where `player` stands; tries to pair it first. The queue is read before the
+    /// remembered match: pairing takes a player out of the queue and marks its match in
+    /// one atomic step, so a player missing from the queue has its match recorded.
+    pub async fn matchmaking_status(&self, player: &PlayerRecord) -> ServiceResult<MatchStatus> {
+        let (position, _) = self.hot.queue_status(player.id, now_ms()).await?;
+        if position.is_some() {
+            if let Some((game_id, seat)) = self.try_match(player.id).await? {
+                let (_, queue_size) = self.hot.queue_status(player.id, now_ms()).await?;
+                return Ok(matched(game_id, seat, queue_size));
+            }
+        }
+        let (position, queue_size) = self.hot.queue_status(player.id, now_ms()).await?;
+        if position.is_none() {
+            if let Some(status) = self.current_match(player.id).await? {
+                return Ok(status);
+            }
+        }
+        Ok(MatchStatus {
+            status: if position.is_some() {
+                "queued"
+            } else {
+                "not_queued"
+            }
+            .into(),
+            position,
+            queue_size,
+            game_id: None,
+            my_player: None,
+        })
+    }
+
+    /// Leaves the queue (and forgets a match not yet picked up).
+    pub async fn matchmaking_leave(&self, player: &PlayerRecord) -> ServiceResult<MatchStatus> {
+        if self.hot.queue_leave(player.id).await? {
+            self.audit(AuditEvent::new("matchmaking_left").player(player.id))
+                .await;
+        }
+        self.hot.clear_match(player.id).await?;
+        let (_, queue_size) = self.hot.queue_status(player.id, now_ms()).await?;
+        Ok(MatchStatus {
+            status: "not_queued".into(),
+            position: None,
+            queue_size,
+            game_id: None,
+            my_player: None,
+        })
+    }
+
+    pub async fn queue_size(&self) -> ServiceResult<u64> {
+        Ok(self.hot.queue_status(0, now_ms()).await?.1)
+    }
+
+    /// A match remembered for the player, if its game is still being played.
+    async fn current_match(&self, player_id: i64) -> ServiceResult<Option<MatchStatus>> {
+        let Some(remembered) = self.hot.get_match(player_id).await? else {
+            return Ok(None);
+        };
+        let (_, queue_size) = self.hot.queue_status(player_id, now_ms()).await?;
+        if remembered == PENDING_MATCH {
+            return Ok(Some(MatchStatus {
+                status: "queued".into(),
+                position: Some(1),
+                queue_size,
+                game_id: None,
+                my_player: None,
+            }));
+        }
+        let Some((game_id, seat)) = remembered.split_once('|') else {
+            return Ok(None);
+        };
+        let still_on = self
+            .load_state(game_id)
+            .await
+            .map(|s| !s.status().is_over())
+            .unwrap_or(false);
+        if !still_on {
+            self.hot.clear_match(player_id).await?;
+            return Ok(None);
+        }
+        Ok(Some(matched(
+            game_id.to_string(),
+            seat.parse().unwrap_or(1),
+            queue_size,
+        )))
+    }
+
+    /// Pairs a queued player if a compatible partner waits; creates their game, with the
+    /// partner (who was waiting already) in seat one. Returns the game and this player's seat.
+    pub(super) async fn try_match(&self, player_id: i64) -> ServiceResult<Option<(String, u8)>> {
+        let Some(partner_id) = self
+            .hot
+            .queue_try_pair(player_id, now_ms(), PAIRING)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let players = self.cold.players(&[partner_id, player_id]).await?;
+        let find = |id: i64| {
+            players
+                .iter()
+                .find(|p| p.id == id)
+                .map(player_ref)
+                .ok_or(ServiceError::PlayerNotFound)
+        };
+        let (first, second) = (find(partner_id)?, find(player_id)?);
+        let game_id = Uuid::new_v4().to_string();
+        self.open_game(
+            &game_id,
+            first,
+            Some(second),
+            self.config.move_time_limit_secs,
+            None,
+        )
+        .await?;
+        for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
+            self.hot
+                .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)
+                .await?;
+            let event =
+                json!({"type": "matched", "game_id": game_id, "my_player": seat}).to_string();
+            self.hot
+                .publish(&self.keys.player_channel(id), &event)
+                .await?;
+        }
+        self.audit(
+            AuditEvent::new("matched")
+                .game(&game_id)
+                .data(json!({"player1_id": partner_id, "player2_id": player_id})),
+        )
+        .await;
+        Ok(Some((game_id, 2)))
+    }
+
+    /// One pass over the queue, longest waiting first (run by every instance's sweeper).
+    pub(super) async fn pair_queue(&self) -> ServiceResult<()> {
+        let waiting = self.hot.queue_players(200).await?;
+        if waiting.len() < 2 {
+            return Ok(());
+        }
+        for player_id in waiting {
+            self.try_match(player_id).await?;
+        }
+        Ok(())
+    }
+}
