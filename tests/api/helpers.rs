@@ -46,13 +46,29 @@ pub fn temp_dir(label: &str) -> PathBuf {
 /// One running instance.
 pub struct Instance {
     pub port: u16,
-    pub arena: Arc<Arena>,
+    arena: Option<Arc<Arena>>,
     pub instance_id: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Instance {
+    /// A handle on an instance running elsewhere (another process), for HTTP and WebSocket helpers.
+    pub fn external(port: u16) -> Instance {
+        Instance {
+            port,
+            arena: None,
+            instance_id: format!("external-{port}"),
+            stop: None,
+            task: None,
+        }
+    }
+
+    /// The in-process instance's state (not available for external instances).
+    pub fn arena(&self) -> &Arc<Arena> {
+        self.arena.as_ref().expect("an in-process instance")
+    }
+
     pub fn http(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
@@ -143,7 +159,7 @@ impl ClusterSpec {
         }));
         Instance {
             port,
-            arena,
+            arena: Some(arena),
             instance_id: instance_id.to_string(),
             stop: Some(stop),
             task: Some(task),

@@ -144,3 +144,105 @@ async fn verify_names_an_edited_audit_line() {
     assert!(String::from_utf8_lossy(&output.stdout).contains(&format!(":{}:", target + 1)));
     let _ = json!(null);
 }
+
+/// An instance in its own process, so it can be killed with SIGKILL.
+struct Process {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Process {
+    async fn start(spec: &ClusterSpec, instance_id: &str) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_connect4-arena"))
+            .env("DATABASE_URL", &spec.database_url)
+            .env("REDIS_URL", spec.redis_url.as_deref().unwrap())
+            .env("REDIS_PREFIX", &spec.redis_prefix)
+            .env("AUDIT_DIR", &spec.audit_dir)
+            .env("INSTANCE_ID", instance_id)
+            .env("BIND", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server binary");
+        let ready = format!("http://127.0.0.1:{port}/health/ready");
+        for _ in 0..100 {
+            if client()
+                .get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Process { child, port };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server process did not become ready");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_game_survives_kill_9_of_an_instance_without_losing_or_duplicating_moves() {
+    let spec = ClusterSpec::postgres_and_redis().await;
+    let mut doomed = Process::start(&spec, "doomed").await;
+    let survivor = spec.start("survivor").await;
+    let doomed_node = Instance::external(doomed.port);
+    let p1 = register(&doomed_node, "a").await;
+    let p2 = register(&survivor, "b").await;
+    let game_id = start_game(&doomed_node, &p1, &survivor, &p2).await;
+    let mut s1 = Socket::connect(&doomed_node, &game_id).await;
+    s1.identify(&p1).await;
+    let mut s2 = Socket::connect(&survivor, &game_id).await;
+    s2.identify(&p2).await;
+    let plan = [3u8, 3, 4, 4, 2, 2, 5];
+    for (n, column) in plan[..4].iter().enumerate() {
+        let socket = if n % 2 == 0 { &mut s1 } else { &mut s2 };
+        socket
+            .send(json!({"action": "move", "column": column}))
+            .await;
+        assert_eq!(s2.expect("move").await["seq"], n as u64 + 2);
+    }
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
+    assert_eq!(
+        s1.close_code().await,
+        None,
+        "a killed instance closes nothing cleanly"
+    );
+    // The client reconnects through another instance and resyncs.
+    let mut s1 = Socket::connect(&survivor, &game_id).await;
+    let state = s1.expect("state").await;
+    assert_eq!(
+        (state["seq"].as_u64(), state["move_count"].as_u64()),
+        (Some(5), Some(4))
+    );
+    s1.identify(&p1).await;
+    for (n, column) in plan.iter().enumerate().skip(4) {
+        let socket = if n % 2 == 0 { &mut s1 } else { &mut s2 };
+        socket
+            .send(json!({"action": "move", "column": column}))
+            .await;
+        assert_eq!(s1.expect("move").await["seq"], n as u64 + 2);
+    }
+    assert_eq!(s2.expect("game_over").await["winner_id"], p1.id);
+    let (_, moves) = get(&survivor, &format!("/games/{game_id}/moves")).await;
+    let numbers: Vec<u64> = moves
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["move_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=plan.len() as u64).collect::<Vec<_>>());
+}
