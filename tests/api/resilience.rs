@@ -170,6 +170,8 @@ impl Process {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start the server binary");
+        // From here on, Drop kills and reaps the child whatever happens.
+        let process = Process { child, port };
         let ready = format!("http://127.0.0.1:{port}/health/ready");
         for _ in 0..100 {
             if client()
@@ -178,7 +180,7 @@ impl Process {
                 .await
                 .is_ok_and(|r| r.status().is_success())
             {
-                return Process { child, port };
+                return process;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
