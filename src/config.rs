@@ -11,6 +11,8 @@ pub struct Config {
     pub database_url: String,
     /// `None` = embedded mode: hot state and fan-out live in this process.
     pub redis_url: Option<String>,
+    /// `REDIS_URL` lists Redis Cluster seed nodes (comma-separated).
+    pub redis_cluster: bool,
     /// Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis.
     pub redis_prefix: String,
     /// Sliding time-to-live of a game's hot state.
@@ -53,6 +55,7 @@ impl Config {
             database_url: get("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://./data/connect4.db?mode=rwc".to_string()),
             redis_url: get("REDIS_URL"),
+            redis_cluster: parse(&get, "REDIS_CLUSTER", false)?,
             redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "c4".to_string()),
             game_ttl: Duration::from_secs(parse(&get, "GAME_TTL_SECONDS", 86_400)?),
             bind: parse(&get, "BIND", IpAddr::from([0, 0, 0, 0]))?,
@@ -91,6 +94,20 @@ impl Config {
             });
         }
         Ok(config)
+    }
+
+    /// The Redis URLs: one, or the cluster's seed nodes.
+    pub fn redis_urls(&self) -> Vec<String> {
+        self.redis_url
+            .as_deref()
+            .map(|urls| {
+                urls.split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// True when hot state and fan-out are shared through Redis.
@@ -147,6 +164,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact(&self.database_url))
             .field("redis_url", &self.redis_url.as_deref().map(redact))
+            .field("redis_cluster", &self.redis_cluster)
             .field("redis_prefix", &self.redis_prefix)
             .field("game_ttl", &self.game_ttl)
             .field("bind", &self.bind)

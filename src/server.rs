@@ -19,7 +19,7 @@ use crate::{
     cold::{Cold, ColdError},
     config::Config,
     fanout::{Fanout, LocalFanout, RedisFanout, Rooms},
-    hot::{connect_pool, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore},
+    hot::{connect_cluster, connect_pool, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore},
     service::Arena,
     telemetry::Metrics,
 };
@@ -105,12 +105,23 @@ async fn build_arena(config: Config) -> Result<Arena, StartupError> {
     let cold = Cold::connect(&config.database_url).await?;
     let keys = Keys::new(&config.redis_prefix);
     let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.redis_url {
-        Some(url) => {
-            let pool = connect_pool(url).await?;
-            let client = redis::Client::open(url.as_str()).map_err(HotError::from)?;
+        Some(_) => {
+            let urls = config.redis_urls();
+            let backend = if config.redis_cluster {
+                connect_cluster(&urls).await?
+            } else {
+                connect_pool(&urls[0]).await?.into()
+            };
+            // Classic PUBLISH reaches subscribers on every node of a cluster, so the
+            // fan-out subscribes through any one node (the next seed after a failure).
+            let clients = urls
+                .iter()
+                .map(|url| redis::Client::open(url.as_str()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(HotError::from)?;
             (
-                Arc::new(RedisHotStore::new(pool, keys.clone())),
-                Arc::new(RedisFanout::start(client)),
+                Arc::new(RedisHotStore::new(backend, keys.clone())),
+                Arc::new(RedisFanout::start(clients)),
             )
         }
         None => {

@@ -30,7 +30,7 @@ pub struct RedisFanout {
 
 impl RedisFanout {
     /// Starts the subscriber task. It runs until the process ends.
-    pub fn start(client: redis::Client) -> RedisFanout {
+    pub fn start(clients: Vec<redis::Client>) -> RedisFanout {
         let (control, control_rx) = mpsc::unbounded_channel();
         let (empty_tx, mut empty_rx) = mpsc::unbounded_channel::<String>();
         let rooms = Arc::new(Rooms::with_empty_notifier(empty_tx));
@@ -42,7 +42,7 @@ impl RedisFanout {
                 }
             }
         });
-        tokio::spawn(subscriber(client, Arc::clone(&rooms), control_rx));
+        tokio::spawn(subscriber(clients, Arc::clone(&rooms), control_rx));
         RedisFanout { rooms, control }
     }
 }
@@ -68,13 +68,16 @@ impl Fanout for RedisFanout {
 }
 
 async fn subscriber(
-    client: redis::Client,
+    clients: Vec<redis::Client>,
     rooms: Arc<Rooms>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut reconnecting = false;
+    let mut attempt = 0usize;
     let mut backoff = Duration::from_millis(100);
     loop {
+        let client = &clients[attempt % clients.len().max(1)];
+        attempt += 1;
         let pubsub = match client.get_async_pubsub().await {
             Ok(pubsub) => pubsub,
             Err(err) => {

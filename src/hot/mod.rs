@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 pub use self::keys::Keys;
 pub use self::memory::MemoryHotStore;
-pub use self::redis::{connect_pool, RedisHotStore, RedisPool};
+pub use self::redis::{connect_cluster, connect_pool, RedisBackend, RedisHotStore, RedisPool};
 
 /// Errors of the hot store (a Redis failure; the memory store never fails).
 #[derive(Debug, thiserror::Error)]

@@ -1,13 +1,17 @@
 //! The Redis hot store. Every multi-step change is one Lua script (`redis::Script` runs
 //! EVALSHA and reloads the script after a `NOSCRIPT`), so a change is atomic whatever
 //! other instances do at the same moment. Commands go through a bb8 pool of
-//! multiplexed connections.
+//! connections to one Redis, or through one slot-aware cluster connection on Redis
+//! Cluster; every script and pipeline touches keys of a single hash slot.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bb8_redis::{bb8, RedisConnectionManager};
-use redis::{AsyncCommands, Script};
+use redis::{
+    aio::ConnectionLike, cluster_async::ClusterConnection, AsyncCommands, Cmd, Pipeline,
+    RedisFuture, Script, Value,
+};
 
 use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
 
@@ -30,6 +34,64 @@ pub async fn connect_pool(url: &str) -> Result<RedisPool, HotError> {
         let _: () = redis::cmd("PING").query_async(&mut *conn).await?;
     }
     Ok(pool)
+}
+
+/// Where commands go.
+#[derive(Clone)]
+pub enum RedisBackend {
+    /// One Redis server, through a pool.
+    Single(RedisPool),
+    /// Redis Cluster: one multiplexed, slot-aware connection (needs no pool).
+    Cluster(ClusterConnection),
+}
+
+impl From<RedisPool> for RedisBackend {
+    fn from(pool: RedisPool) -> Self {
+        RedisBackend::Single(pool)
+    }
+}
+
+/// Connects to Redis Cluster through its seed nodes and checks it answers.
+pub async fn connect_cluster(seeds: &[String]) -> Result<RedisBackend, HotError> {
+    let client =
+        redis::cluster::ClusterClient::new(seeds.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let mut connection = client.get_async_connection().await?;
+    let _: () = redis::cmd("PING").query_async(&mut connection).await?;
+    Ok(RedisBackend::Cluster(connection))
+}
+
+/// A connection for one operation.
+enum Conn<'a> {
+    Single(bb8::PooledConnection<'a, RedisConnectionManager>),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn<'_> {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(conn) => conn.get_db(),
+            Conn::Cluster(conn) => conn.get_db(),
+        }
+    }
 }
 
 /// KEYS: state, lock. ARGV: token, expected version, new version, state, ttl ms, channel, events….
@@ -121,7 +183,7 @@ return 1
 
 /// Hot state in Redis, shared by every instance.
 pub struct RedisHotStore {
-    pool: RedisPool,
+    backend: RedisBackend,
     keys: Keys,
     commit: Script,
     create: Script,
@@ -132,9 +194,9 @@ pub struct RedisHotStore {
 }
 
 impl RedisHotStore {
-    pub fn new(pool: RedisPool, keys: Keys) -> RedisHotStore {
+    pub fn new(backend: impl Into<RedisBackend>, keys: Keys) -> RedisHotStore {
         RedisHotStore {
-            pool,
+            backend: backend.into(),
             keys,
             commit: Script::new(COMMIT),
             create: Script::new(CREATE),
@@ -145,11 +207,15 @@ impl RedisHotStore {
         }
     }
 
-    async fn conn(&self) -> Result<bb8::PooledConnection<'_, RedisConnectionManager>, HotError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|err| HotError::Pool(err.to_string()))
+    async fn conn(&self) -> Result<Conn<'_>, HotError> {
+        match &self.backend {
+            RedisBackend::Single(pool) => pool
+                .get()
+                .await
+                .map(Conn::Single)
+                .map_err(|err| HotError::Pool(err.to_string())),
+            RedisBackend::Cluster(connection) => Ok(Conn::Cluster(connection.clone())),
+        }
     }
 }
 
@@ -168,7 +234,7 @@ impl HotStore for RedisHotStore {
             .arg("v")
             .arg("s")
             .pexpire(&key, millis(ttl) as i64)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await?;
         match (version, state) {
             (Some(version), Some(state)) => {
@@ -194,7 +260,7 @@ impl HotStore for RedisHotStore {
             .arg(state.version)
             .arg(&state.state)
             .arg(millis(ttl))
-            .invoke_async(&mut *conn)
+            .invoke_async(&mut conn)
             .await?;
         Ok(stored == 1)
     }
@@ -207,7 +273,7 @@ impl HotStore for RedisHotStore {
             .arg("NX")
             .arg("PX")
             .arg(millis(ttl))
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await?;
         Ok(taken.is_some())
     }
@@ -218,7 +284,7 @@ impl HotStore for RedisHotStore {
             .unlock
             .key(self.keys.game_lock(game_id))
             .arg(token)
-            .invoke_async(&mut *conn)
+            .invoke_async(&mut conn)
             .await?;
         Ok(())
     }
@@ -236,7 +302,7 @@ impl HotStore for RedisHotStore {
             .arg(millis(commit.ttl))
             .arg(self.keys.game_channel(game_id))
             .arg(&commit.events)
-            .invoke_async(&mut *conn)
+            .invoke_async(&mut conn)
             .await?;
         Ok(match outcome {
             1 => CommitOutcome::Committed,
@@ -264,7 +330,7 @@ impl HotStore for RedisHotStore {
             .ignore()
             .pexpire(&key, 3_600_000)
             .ignore()
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await?;
         Ok(())
     }
@@ -300,7 +366,7 @@ impl HotStore for RedisHotStore {
         let (_, count): (i64, u64) = redis::pipe()
             .zrembyscore(&key, "-inf", since_ms - 1)
             .zcount(&key, since_ms, "+inf")
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await?;
         Ok(count)
     }
@@ -317,7 +383,7 @@ impl HotStore for RedisHotStore {
             .key(self.keys.game_rematch(game_id))
             .arg(seat)
             .arg(millis(ttl))
-            .invoke_async(&mut *conn)
+            .invoke_async(&mut conn)
             .await?;
         Ok(((packed / 2) as u8, packed % 2 == 1))
     }
@@ -332,7 +398,7 @@ impl HotStore for RedisHotStore {
             .arg(player_id)
             .arg(rating)
             .arg(now_ms)
-            .invoke_async(&mut *conn)
+            .invoke_async(&mut conn)
             .await?;
         Ok(())
     }
@@ -356,7 +422,7 @@ impl HotStore for RedisHotStore {
             .arg(rules.cap)
             .arg(rules.stale_ms)
             .arg(self.keys.queue_match_prefix())
-            .invoke_async(&mut *conn)
+            .invoke_async(&mut conn)
             .await?;
         Ok(partner)
     }
@@ -367,7 +433,7 @@ impl HotStore for RedisHotStore {
             .zrem(self.keys.queue_ratings(), player_id)
             .zrem(self.keys.queue_joined(), player_id)
             .zrem(self.keys.queue_seen(), player_id)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await?;
         Ok(removed == 1)
     }
@@ -386,7 +452,7 @@ impl HotStore for RedisHotStore {
             .arg(player_id)
             .zrank(self.keys.queue_joined(), player_id)
             .zcard(self.keys.queue_ratings())
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await?;
         Ok((rank.map(|r| r + 1), size))
     }
@@ -438,7 +504,7 @@ impl HotStore for RedisHotStore {
 
     async fn ping(&self) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
-        let _: () = redis::cmd("PING").query_async(&mut *conn).await?;
+        let _: () = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod bad_input;
 mod clocks;
+mod cluster;
 mod cold_store;
 mod embedded;
 mod lifecycle;
