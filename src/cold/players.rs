@@ -105,14 +105,13 @@ impl Cold {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<PlayerRecord>, ColdError> {
-        let Some(session) = session::Entity::find_by_id(token_hash.to_string())
+        // One round trip: this runs on every authenticated request.
+        Ok(session::Entity::find_by_id(token_hash.to_string())
             .filter(session::Column::ExpiresAt.gt(now))
+            .find_also_related(player::Entity)
             .one(&self.db)
             .await?
-        else {
-            return Ok(None);
-        };
-        self.player(session.player_id).await
+            .and_then(|(_, player)| player))
     }
 
     /// Highest ratings first; ties by fewer games, then by who registered first.

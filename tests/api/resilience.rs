@@ -248,3 +248,44 @@ async fn a_game_survives_kill_9_of_an_instance_without_losing_or_duplicating_mov
         .collect();
     assert_eq!(numbers, (1..=plan.len() as u64).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_redis_restart_mid_game_loses_nothing_and_sockets_resync() {
+    let mut redis = LocalRedis::start().await;
+    let mut spec = ClusterSpec::postgres_and_redis().await;
+    spec.redis_url = Some(redis.url());
+    let a = spec.start("node0").await;
+    let b = spec.start("node1").await;
+    let p1 = register(&a, "a").await;
+    let p2 = register(&b, "b").await;
+    let game_id = start_game(&a, &p1, &b, &p2).await;
+    let mut s1 = Socket::connect(&a, &game_id).await;
+    s1.identify(&p1).await;
+    let mut s2 = Socket::connect(&b, &game_id).await;
+    s2.identify(&p2).await;
+    for (n, column) in [3u8, 3, 4].iter().enumerate() {
+        let socket = if n % 2 == 0 { &mut s1 } else { &mut s2 };
+        socket
+            .send(json!({"action": "move", "column": column}))
+            .await;
+        assert_eq!(s2.expect("move").await["seq"], n as u64 + 2);
+    }
+    redis.restart().await;
+    // Both instances resubscribe and resync their sockets from the rebuilt state.
+    for socket in [&mut s1, &mut s2] {
+        let mut state = socket.expect("state").await;
+        while state["reason"] != "resync" {
+            state = socket.expect("state").await;
+        }
+        assert_eq!(
+            (state["seq"].as_u64(), state["move_count"].as_u64()),
+            (Some(4), Some(3))
+        );
+    }
+    s2.send(json!({"action": "move", "column": 4})).await;
+    for socket in [&mut s1, &mut s2] {
+        assert_eq!(socket.expect("move").await["seq"], 5);
+    }
+    let (_, moves) = get(&a, &format!("/games/{game_id}/moves")).await;
+    assert_eq!(moves.as_array().unwrap().len(), 4);
+}

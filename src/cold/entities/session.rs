@@ -14,6 +14,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::player::Entity",
+        from = "Column::PlayerId",
+        to = "super::player::Column::Id"
+    )]
+    Player,
+}
+
+impl Related<super::player::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Player.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
