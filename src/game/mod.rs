@@ -1,6 +1,12 @@
+//! The game's pure rules, free of I/O and of any clock: the board and its moves
+//! (`board`), the life of a game around the board (`lifecycle`), and Elo ratings
+//! (`rating`). Everything here is deterministic, so a game rebuilt from its stored
+//! moves is identical to the one that was played.
+
 pub mod board;
 pub mod lifecycle;
 pub mod rating;
+
 pub use board::{Board, Cell, MoveError, Outcome, Placement, Seat, COLUMNS, ROWS};
 pub use lifecycle::{sequence_number, EndReason, GameStatus};
 pub use rating::{rating_changes, GameScore, INITIAL_RATING, K_FACTOR};
