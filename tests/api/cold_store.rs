@@ -9,15 +9,20 @@ use connect4_arena::{
 
 use crate::helpers::*;
 
-async fn databases() -> Vec<(&'static str, Cold)> {
+/// Both databases, each with what keeps it alive (the PostgreSQL one is dropped after).
+async fn databases() -> Vec<(&'static str, Cold, Option<std::sync::Arc<DatabaseGuard>>)> {
     let sqlite = format!("sqlite://{}/cold.db?mode=rwc", temp_dir("cold").display());
+    let (postgres, guard) = fresh_postgres_database_guarded().await;
     vec![
-        ("sqlite", Cold::connect(&sqlite).await.expect("sqlite")),
+        (
+            "sqlite",
+            Cold::connect(&sqlite).await.expect("sqlite"),
+            None,
+        ),
         (
             "postgres",
-            Cold::connect(&fresh_postgres_database().await)
-                .await
-                .expect("postgres"),
+            Cold::connect(&postgres).await.expect("postgres"),
+            Some(guard),
         ),
     ]
 }
@@ -46,7 +51,7 @@ async fn game_between(cold: &Cold, id: &str) -> (i64, i64) {
 
 #[tokio::test]
 async fn usernames_are_unique_regardless_of_case_on_both_databases() {
-    for (name, cold) in databases().await {
+    for (name, cold, _guard) in databases().await {
         cold.create_player("Zed", None, 1200, Utc::now())
             .await
             .unwrap();
@@ -69,7 +74,7 @@ async fn usernames_are_unique_regardless_of_case_on_both_databases() {
 
 #[tokio::test]
 async fn a_move_number_is_stored_once_on_both_databases() {
-    for (name, cold) in databases().await {
+    for (name, cold, _guard) in databases().await {
         let (a, _) = game_between(&cold, "g1").await;
         let new_move = || NewMove {
             game_id: "g1",
@@ -99,7 +104,7 @@ async fn a_move_number_is_stored_once_on_both_databases() {
 
 #[tokio::test]
 async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
-    for (name, cold) in databases().await {
+    for (name, cold, _guard) in databases().await {
         let (a, b) = game_between(&cold, "race").await;
         let finish = || FinishRecord {
             game_id: "race",
@@ -141,7 +146,7 @@ async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
 
 #[tokio::test]
 async fn an_unrated_ending_changes_no_rating() {
-    for (name, cold) in databases().await {
+    for (name, cold, _guard) in databases().await {
         let (a, _) = game_between(&cold, "abort").await;
         let outcome = cold
             .finish_game(FinishRecord {

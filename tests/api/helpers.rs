@@ -22,8 +22,39 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// Creates an empty PostgreSQL database and returns its URL.
-pub async fn fresh_postgres_database() -> String {
+/// Drops a test database when the last handle on it goes (FORCE ends the connections
+/// instances still hold), so test runs don't pile databases up.
+pub struct DatabaseGuard {
+    name: String,
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                use sea_orm::{ConnectionTrait, Database};
+                let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
+                    .await
+                    .ok()?;
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                let _ = admin.close().await;
+                Some(())
+            })
+        })
+        .join();
+    }
+}
+
+/// Creates an empty PostgreSQL database; returns its URL and the guard that drops it.
+pub async fn fresh_postgres_database_guarded() -> (String, Arc<DatabaseGuard>) {
     use sea_orm::{ConnectionTrait, Database};
     let name = format!("c4test_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
@@ -34,7 +65,10 @@ pub async fn fresh_postgres_database() -> String {
         .await
         .expect("create test database");
     let _ = admin.close().await;
-    format!("{}/{name}", postgres_admin_url())
+    (
+        format!("{}/{name}", postgres_admin_url()),
+        Arc::new(DatabaseGuard { name }),
+    )
 }
 
 pub fn temp_dir(label: &str) -> PathBuf {
@@ -92,6 +126,8 @@ impl Instance {
 #[derive(Clone)]
 pub struct ClusterSpec {
     pub database_url: String,
+    /// Drops the test database with the last clone of the spec.
+    pub database_guard: Option<Arc<DatabaseGuard>>,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     pub audit_dir: PathBuf,
@@ -100,8 +136,10 @@ pub struct ClusterSpec {
 
 impl ClusterSpec {
     pub async fn postgres_and_redis() -> ClusterSpec {
+        let (database_url, guard) = fresh_postgres_database_guarded().await;
         ClusterSpec {
-            database_url: fresh_postgres_database().await,
+            database_url,
+            database_guard: Some(guard),
             redis_url: Some(redis_url()),
             redis_prefix: format!("c4t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
             audit_dir: temp_dir("audit"),
@@ -113,6 +151,7 @@ impl ClusterSpec {
         let dir = temp_dir("embedded");
         ClusterSpec {
             database_url: format!("sqlite://{}/connect4.db?mode=rwc", dir.display()),
+            database_guard: None,
             redis_url: None,
             redis_prefix: "c4".into(),
             audit_dir: dir.join("audit"),
