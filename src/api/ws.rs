@@ -33,6 +33,8 @@ use crate::{
     service::{events, Arena, Role, ServiceError, SocketPresence, PRESENCE_REFRESH},
 };
 
+/// How long a socket may stay unidentified before it counts as a spectator.
+const SPECTATOR_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
 /// Largest accepted message, in bytes.
 pub const MAX_MESSAGE: usize = 4096;
 /// Largest frame the protocol layer reads at all (so an oversized message can still be
@@ -201,12 +203,11 @@ impl GameSocket {
                 return Some((CloseCode::Again, "try again".into()));
             }
         };
-        self.presence = self
-            .arena
-            .socket_joined(&self.game_id, Role::Spectator, self.id)
-            .await
-            .ok();
         self.send_state(sink, None).await.ok()?;
+        // A socket that has not identified by then is counted as a spectator; players
+        // identify at once and are never counted as viewers in between.
+        let spectate = tokio::time::sleep(SPECTATOR_AFTER);
+        tokio::pin!(spectate);
         let mut refresh = tokio::time::interval(PRESENCE_REFRESH);
         refresh.tick().await;
         let mut drain = self.arena.drain_watch();
@@ -251,6 +252,9 @@ impl GameSocket {
                         self.send_state(sink, Some("resync")).await.ok()?;
                     }
                     Err(RecvError::Closed) => return Some((CloseCode::Again, "reconnect".into())),
+                },
+                _ = &mut spectate, if self.presence.is_none() => {
+                    self.take_role(Role::Spectator).await;
                 },
                 _ = refresh.tick() => {
                     if let Some(presence) = &self.presence {
@@ -347,17 +351,6 @@ impl GameSocket {
             _ => None,
         };
         let _ = self.arena.heartbeat(player.id).await;
-        let role = seat.map(Role::Player).unwrap_or(Role::Spectator);
-        if self.presence.as_ref().map(|p| p.role) != Some(role) {
-            if let Some(old) = self.presence.take() {
-                let _ = self.arena.socket_left(&old).await;
-            }
-            self.presence = self
-                .arena
-                .socket_joined(&self.game_id, role, self.id)
-                .await
-                .ok();
-        }
         self.send(
             sink,
             events::identified_event(seat.map(Seat::number), player.id),
@@ -366,26 +359,59 @@ impl GameSocket {
         self.seat = seat;
         self.player = Some(player);
         if let Some(seat) = seat {
-            let player_id = self.player.as_ref().map(|p| p.id);
             if let Err(err) = self.arena.seat_connected(&self.game_id, seat).await {
                 tracing::warn!(error = %err, "clearing the abandonment timer failed");
             }
+        }
+        self.take_role(seat.map(Role::Player).unwrap_or(Role::Spectator))
+            .await;
+        self.send_state(sink, Some("identified")).await
+    }
+
+    /// Records this socket's role in the game's presence and tells everyone (a seat
+    /// connecting, or the viewer count changing).
+    async fn take_role(&mut self, role: Role) {
+        if self.presence.as_ref().map(|p| p.role) == Some(role) {
+            return;
+        }
+        let previous = self.presence.take();
+        if let Some(old) = &previous {
+            let _ = self.arena.socket_left(old).await;
+        }
+        self.presence = self
+            .arena
+            .socket_joined(&self.game_id, role, self.id)
+            .await
+            .ok();
+        let (seat, player_id) = match role {
+            Role::Player(seat) => (Some(seat), self.player.as_ref().map(|p| p.id)),
+            Role::Spectator => (None, None),
+        };
+        if let Err(err) = self
+            .arena
+            .announce_presence(&self.game_id, seat, player_id, true)
+            .await
+        {
+            tracing::warn!(error = %err, "presence announcement failed");
+        }
+    }
+
+    async fn leave(&mut self) {
+        let Some(presence) = self.presence.take() else {
+            return;
+        };
+        if let Err(err) = self.arena.socket_left(&presence).await {
+            tracing::warn!(error = %err, "presence removal failed");
+        }
+        if presence.role == Role::Spectator {
             if let Err(err) = self
                 .arena
-                .announce_presence(&self.game_id, Some(seat), player_id, true)
+                .announce_presence(&self.game_id, None, None, false)
                 .await
             {
                 tracing::warn!(error = %err, "presence announcement failed");
             }
-        }
-        self.send_state(sink, Some("identified")).await
-    }
-
-    async fn leave(&mut self) {
-        if let Some(presence) = self.presence.take() {
-            if let Err(err) = self.arena.socket_left(&presence).await {
-                tracing::warn!(error = %err, "presence removal failed");
-            }
+            return;
         }
         if let Some(seat) = self.seat {
             let player_id = self.player.as_ref().map(|p| p.id);

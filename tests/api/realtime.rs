@@ -298,3 +298,31 @@ async fn presence_is_seen_across_instances() {
         (Some(2), Some("disconnected"), Some(false))
     );
 }
+
+#[tokio::test]
+async fn players_see_spectators_come_and_go() {
+    let (_spec, nodes) = spawn_cluster(2).await;
+    let p1 = register(&nodes[0], "a").await;
+    let p2 = register(&nodes[0], "b").await;
+    let game_id = start_game(&nodes[0], &p1, &nodes[0], &p2).await;
+    let mut player = Socket::connect(&nodes[0], &game_id).await;
+    player.identify(&p1).await;
+    let initial = player.expect("state").await;
+    assert_eq!(
+        initial["viewers"], 0,
+        "a player is never counted as a viewer"
+    );
+    let mut spectator = Socket::connect(&nodes[1], &game_id).await;
+    spectator.expect("state").await;
+    let mut status = player.expect("player_status").await;
+    while !status["player"].is_null() {
+        status = player.expect("player_status").await;
+    }
+    assert_eq!(status["viewers"], 1);
+    drop(spectator);
+    let gone = player.expect("player_status").await;
+    assert_eq!(
+        (gone["player"].is_null(), gone["viewers"].as_u64()),
+        (true, Some(0))
+    );
+}

@@ -1,0 +1,145 @@
+// Replay of a finished game: step through its moves (first, previous, play, next,
+// last, or the slider; arrow keys, Home and End work too). The board at step k is
+// rebuilt from the first k moves, so any step can be reached directly.
+
+import { api } from "../api.js";
+import { goHome, nav } from "../app.js";
+import { BoardView, emptyBoard } from "../board.js";
+import { saveView } from "../storage.js";
+import { byId, showScreen, toast } from "../ui.js";
+
+const AUTOPLAY_MS = 700;
+
+let board = null;
+const replay = { gameId: null, moves: [], game: null, step: 0, timer: null };
+
+export function initReplay() {
+  board = new BoardView(byId("replay-board"));
+  byId("replay-start").addEventListener("click", () => goTo(0));
+  byId("replay-prev").addEventListener("click", () => goTo(replay.step - 1));
+  byId("replay-next").addEventListener("click", () => goTo(replay.step + 1));
+  byId("replay-end").addEventListener("click", () => goTo(replay.moves.length));
+  byId("replay-play").addEventListener("click", toggleAutoplay);
+  byId("replay-slider").addEventListener("input", (event) => goTo(Number(event.target.value)));
+  byId("replay-back").addEventListener("click", () => {
+    leaveReplay();
+    goHome();
+  });
+  document.addEventListener("keydown", onKey);
+  nav.replay = openReplay;
+}
+
+export async function openReplay(gameId) {
+  leaveReplay();
+  replay.gameId = gameId;
+  replay.moves = [];
+  replay.game = null;
+  replay.step = 0;
+  saveView({ screen: "replay", gameId });
+  board.build();
+  byId("replay-title").textContent = "Replay";
+  byId("replay-players").textContent = "Loading…";
+  byId("replay-result").textContent = "";
+  showScreen("replay");
+  renderControls();
+
+  let moves;
+  let game;
+  try {
+    [moves, game] = await Promise.all([api.moves(gameId), api.game(gameId).catch(() => null)]);
+  } catch (err) {
+    if (replay.gameId !== gameId) return;
+    toast("Replay unavailable", err.status === 404 ? "That game does not exist." : err.message, { kind: "warning" });
+    goHome();
+    return;
+  }
+  if (replay.gameId !== gameId) return;
+  replay.moves = (Array.isArray(moves) ? moves : []).slice().sort((a, b) => a.move_number - b.move_number);
+  replay.game = game;
+  if (game && game.player1 && game.player2) {
+    byId("replay-players").textContent = `${game.player1.username} (red) vs ${game.player2.username} (yellow)`;
+  } else {
+    byId("replay-players").textContent = "";
+  }
+  goTo(0);
+}
+
+export function leaveReplay() {
+  stopAutoplay();
+  replay.gameId = null;
+}
+
+function boardAt(step) {
+  const grid = emptyBoard();
+  for (const move of replay.moves.slice(0, step)) grid[move.row][move.column] = move.player;
+  return grid;
+}
+
+function goTo(step) {
+  const total = replay.moves.length;
+  const next = Math.max(0, Math.min(total, Number.isFinite(step) ? step : 0));
+  const forward = next === replay.step + 1;
+  replay.step = next;
+  const last = next > 0 ? replay.moves[next - 1] : null;
+  const atEnd = next === total && total > 0;
+  const winning = atEnd && replay.game && Array.isArray(replay.game.winning_cells) ? replay.game.winning_cells : [];
+  board.render(boardAt(next), { lastMove: last ? { row: last.row, column: last.column } : null, winningCells: winning });
+  if (forward && last) board.drop(last.row, last.column);
+  if (next === total) stopAutoplay();
+  renderControls();
+}
+
+function resultText() {
+  const g = replay.game;
+  if (!g) return "";
+  if (g.draw) return "The game ended in a draw.";
+  const winner = g.winner === 1 ? g.player1 : g.winner === 2 ? g.player2 : null;
+  if (!winner) return g.status === "abandoned" ? "The game was abandoned." : "";
+  const how = { four_in_a_row: "with four in a row", timeout: "on time", resign: "by resignation", abandoned: "by abandonment" }[g.end_reason];
+  return `${winner.username} won${how ? ` ${how}` : ""}.`;
+}
+
+function renderControls() {
+  const total = replay.moves.length;
+  const step = replay.step;
+  byId("replay-start").disabled = step <= 0;
+  byId("replay-prev").disabled = step <= 0;
+  byId("replay-next").disabled = step >= total;
+  byId("replay-end").disabled = step >= total;
+  byId("replay-play").disabled = total === 0;
+  byId("replay-play").textContent = replay.timer ? "Pause" : "Play";
+  const slider = byId("replay-slider");
+  slider.max = String(total);
+  slider.value = String(step);
+  slider.disabled = total === 0;
+  byId("replay-info").textContent = `Move ${step} / ${total}`;
+  byId("replay-title").textContent = total ? `Replay · ${total} moves` : "Replay";
+  byId("replay-result").textContent = step === total && total > 0 ? resultText() : "";
+}
+
+function toggleAutoplay() {
+  if (replay.timer) {
+    stopAutoplay();
+    renderControls();
+    return;
+  }
+  if (replay.step >= replay.moves.length) goTo(0);
+  replay.timer = setInterval(() => goTo(replay.step + 1), AUTOPLAY_MS);
+  renderControls();
+}
+
+function stopAutoplay() {
+  clearInterval(replay.timer);
+  replay.timer = null;
+}
+
+function onKey(event) {
+  if (byId("screen-replay").hidden || !replay.gameId) return;
+  if (event.target instanceof HTMLInputElement && event.target.type !== "range") return;
+  const moves = { ArrowLeft: replay.step - 1, ArrowRight: replay.step + 1, Home: 0, End: replay.moves.length };
+  if (event.key in moves && !(event.target instanceof HTMLInputElement)) {
+    event.preventDefault();
+    stopAutoplay();
+    goTo(moves[event.key]);
+  }
+}
