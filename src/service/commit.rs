@@ -73,6 +73,37 @@ impl Arena {
             }))
     }
 
+    /// Locks the game (waiting while it is busy) and loads its state; the lock is
+    /// released again if loading fails.
+    pub(super) async fn lock_and_load(
+        &self,
+        game_id: &str,
+    ) -> ServiceResult<(GameLock, GameState)> {
+        let lock = self.lock_game(game_id).await?;
+        self.load_under(lock).await
+    }
+
+    /// Like [`Arena::lock_and_load`], only if the lock is free right now.
+    pub(super) async fn try_lock_and_load(
+        &self,
+        game_id: &str,
+    ) -> ServiceResult<Option<(GameLock, GameState)>> {
+        match self.try_lock_game(game_id).await? {
+            Some(lock) => self.load_under(lock).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn load_under(&self, lock: GameLock) -> ServiceResult<(GameLock, GameState)> {
+        match self.load_state(&lock.game_id).await {
+            Ok(state) => Ok((lock, state)),
+            Err(err) => {
+                self.release(lock).await;
+                Err(err)
+            }
+        }
+    }
+
     /// Releases a lock without committing (the change was refused or failed).
     pub(super) async fn release(&self, lock: GameLock) {
         if let Err(err) = self.hot.unlock(&lock.game_id, &lock.token).await {

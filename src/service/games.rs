@@ -126,14 +126,7 @@ impl Arena {
 
     /// Seats `player` as player two.
     pub async fn join_game(&self, player: &PlayerRecord, game_id: &str) -> ServiceResult<GameView> {
-        let lock = self.lock_game(game_id).await?;
-        let state = match self.load_state(game_id).await {
-            Ok(state) => state,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
+        let (lock, state) = self.lock_and_load(game_id).await?;
         let refusal = if state.player1.id == player.id {
             Some(ServiceError::OwnGame)
         } else {
@@ -183,14 +176,7 @@ impl Arena {
         player: &PlayerRecord,
         game_id: &str,
     ) -> ServiceResult<GameView> {
-        let lock = self.lock_game(game_id).await?;
-        let state = match self.load_state(game_id).await {
-            Ok(state) => state,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
+        let (lock, state) = self.lock_and_load(game_id).await?;
         let refusal = if state.player1.id != player.id {
             Some(ServiceError::NotCreator)
         } else if state.status() != GameStatus::Waiting {

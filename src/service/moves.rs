@@ -64,8 +64,11 @@ impl Arena {
             .ok_or(ServiceError::ColumnOutOfRange)?;
         let mut attempt = 0;
         loop {
-            let lock = self.lock_game(game_id).await?;
-            match self.play_locked(lock, player, claimed_seat, column).await {
+            let (lock, state) = self.lock_and_load(game_id).await?;
+            match self
+                .play_locked(lock, state, player, claimed_seat, column)
+                .await
+            {
                 Err(ServiceError::StateChanged) if attempt == 0 => attempt += 1,
                 result => return result,
             }
@@ -75,17 +78,11 @@ impl Arena {
     async fn play_locked(
         &self,
         lock: GameLock,
+        state: GameState,
         player: &PlayerRecord,
         claimed_seat: Option<i64>,
         column: u8,
     ) -> ServiceResult<MoveEvent> {
-        let state = match self.load_state(&lock.game_id).await {
-            Ok(state) => state,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
         let mut board = state.board();
         let checked = check_move(&state, player.id, claimed_seat)
             .and_then(|seat| board.play_as(seat, column).map_err(ServiceError::from));
@@ -175,14 +172,7 @@ impl Arena {
         player: &PlayerRecord,
         game_id: &str,
     ) -> ServiceResult<super::views::GameView> {
-        let lock = self.lock_game(game_id).await?;
-        let state = match self.load_state(game_id).await {
-            Ok(state) => state,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
+        let (lock, state) = self.lock_and_load(game_id).await?;
         let seat = match check_move(&state, player.id, None) {
             Ok(seat) => seat,
             Err(err) => {

@@ -187,14 +187,7 @@ impl Arena {
             )
             .await?
             .view();
-        let lock = self.lock_game(game_id).await?;
-        let mut current = match self.load_state(game_id).await {
-            Ok(current) => current,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
+        let (lock, mut current) = self.lock_and_load(game_id).await?;
         let read_version = current.version();
         current.rematch_game_id = Some(new_id.clone());
         self.commit_state(

@@ -67,13 +67,11 @@ impl Arena {
 
     /// The player to move ran out of time.
     async fn expire_turn(&self, game_id: &str) -> ServiceResult<()> {
-        let Some(lock) = self.try_lock_game(game_id).await? else {
-            return Ok(());
-        };
-        let state = match self.load_state(game_id).await {
-            Ok(state) => state,
+        let (lock, state) = match self.try_lock_and_load(game_id).await {
+            Ok(Some(locked)) => locked,
+            Ok(None) => return Ok(()),
             Err(err) => {
-                self.release(lock).await;
+                // A game that can't be loaded has no clock to enforce.
                 self.hot.unschedule(Timer::TurnDeadline, game_id).await?;
                 return Err(err);
             }
@@ -122,17 +120,10 @@ impl Arena {
                 .await
                 .map_err(Into::into);
         };
-        let Some(lock) = self.try_lock_game(game_id).await? else {
+        let Some((lock, state)) = self.try_lock_and_load(game_id).await? else {
             return Ok(());
         };
         self.hot.unschedule(Timer::Abandonment, member).await?;
-        let state = match self.load_state(game_id).await {
-            Ok(state) => state,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
         let returned = self.presence(game_id).await?.seats[usize::from(seat.number() - 1)];
         if state.status() != GameStatus::Active || returned {
             self.release(lock).await;
@@ -176,15 +167,8 @@ impl Arena {
 
     /// A waiting game nobody joined in time.
     async fn expire_waiting(&self, game_id: &str) -> ServiceResult<()> {
-        let Some(lock) = self.try_lock_game(game_id).await? else {
+        let Some((lock, state)) = self.try_lock_and_load(game_id).await? else {
             return Ok(());
-        };
-        let state = match self.load_state(game_id).await {
-            Ok(state) => state,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
         };
         if state.status() != GameStatus::Waiting {
             self.release(lock).await;
