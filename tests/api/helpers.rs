@@ -502,3 +502,16 @@ impl Drop for LocalRedis {
         self.kill();
     }
 }
+
+/// Plays `columns` over REST, seat one and seat two alternating (each through its own
+/// instance), and checks every move is accepted with the next `seq`.
+pub async fn play_moves(seats: [(&Instance, &Player); 2], game_id: &str, columns: &[u8]) {
+    let (_, view) = get(seats[0].0, &format!("/games/{game_id}")).await;
+    let first_seq = view["seq"].as_u64().expect("seq");
+    for (n, column) in columns.iter().enumerate() {
+        let (node, player) = seats[(view["move_count"].as_u64().unwrap_or(0) as usize + n) % 2];
+        let (status, body) = play(node, player, game_id, *column).await;
+        assert_eq!(status, 200, "move {n}: {body}");
+        assert_eq!(body["seq"].as_u64(), Some(first_seq + n as u64 + 1));
+    }
+}

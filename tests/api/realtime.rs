@@ -164,14 +164,7 @@ async fn a_spectator_sees_every_move_but_cannot_act() {
     let mut anonymous = Socket::connect(&nodes[2], &game_id).await;
     anonymous.expect("state").await;
     assert_eq!(spectator.identify(&watcher).await["role"], "spectator");
-    for (n, column) in QUICK_WIN.iter().enumerate() {
-        let (node, player) = if n % 2 == 0 {
-            (&nodes[0], &p1)
-        } else {
-            (&nodes[1], &p2)
-        };
-        assert_eq!(play(node, player, &game_id, *column).await.0, 200);
-    }
+    play_moves([(&nodes[0], &p1), (&nodes[1], &p2)], &game_id, &QUICK_WIN).await;
     for socket in [&mut spectator, &mut anonymous] {
         for n in 0..QUICK_WIN.len() {
             assert_eq!(socket.expect("move").await["seq"], n as u64 + 2);

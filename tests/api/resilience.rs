@@ -17,10 +17,7 @@ async fn play_continues_after_redis_loses_every_key_mid_game() {
     let p1 = register(&nodes[0], "a").await;
     let p2 = register(&nodes[1], "b").await;
     let game_id = start_game(&nodes[0], &p1, &nodes[1], &p2).await;
-    for (n, column) in [3u8, 3, 4].iter().enumerate() {
-        let player = if n % 2 == 0 { &p1 } else { &p2 };
-        assert_eq!(play(&nodes[n % 2], player, &game_id, *column).await.0, 200);
-    }
+    play_moves([(&nodes[0], &p1), (&nodes[1], &p2)], &game_id, &[3, 3, 4]).await;
     flush_redis_prefix(&spec.redis_prefix).await;
     let (_, view) = get(&nodes[1], &format!("/games/{game_id}")).await;
     assert_eq!(
@@ -114,10 +111,7 @@ async fn verify_names_an_edited_audit_line() {
     let p1 = register(&nodes[0], "a").await;
     let p2 = register(&nodes[0], "b").await;
     let game_id = start_game(&nodes[0], &p1, &nodes[0], &p2).await;
-    for (n, column) in QUICK_WIN.iter().enumerate() {
-        let player = if n % 2 == 0 { &p1 } else { &p2 };
-        assert_eq!(play(&nodes[0], player, &game_id, *column).await.0, 200);
-    }
+    play_moves([(&nodes[0], &p1), (&nodes[0], &p2)], &game_id, &QUICK_WIN).await;
     nodes[0].stop().await;
     let file = spec.audit_file("node0");
     assert!(verify_files(std::slice::from_ref(&file)).unwrap()[0]
