@@ -112,16 +112,17 @@ async fn build_arena(config: Config) -> Result<Arena, StartupError> {
             } else {
                 connect_pool(&urls[0]).await?.into()
             };
-            // Classic PUBLISH reaches subscribers on every node of a cluster, so the
-            // fan-out subscribes through any one node (the next seed after a failure).
-            let clients = urls
-                .iter()
-                .map(|url| redis::Client::open(url.as_str()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(HotError::from)?;
+            let fanout = if config.redis_cluster {
+                RedisFanout::start_sharded(&urls)
+                    .await
+                    .map_err(HotError::from)?
+            } else {
+                let client = redis::Client::open(urls[0].as_str()).map_err(HotError::from)?;
+                RedisFanout::start(client)
+            };
             (
                 Arc::new(RedisHotStore::new(backend, keys.clone())),
-                Arc::new(RedisFanout::start(clients)),
+                Arc::new(fanout),
             )
         }
         None => {

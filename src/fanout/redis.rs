@@ -7,6 +7,11 @@
 
 use std::{sync::Arc, time::Duration};
 
+use redis::{
+    cluster::ClusterClientBuilder, cluster_async::ClusterConnection, ProtocolVersion, PushInfo,
+    PushKind,
+};
+
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
@@ -30,7 +35,33 @@ pub struct RedisFanout {
 
 impl RedisFanout {
     /// Starts the subscriber task. It runs until the process ends.
-    pub fn start(clients: Vec<redis::Client>) -> RedisFanout {
+    pub fn start(client: redis::Client) -> RedisFanout {
+        Self::with_task(|rooms, control| subscriber(client, rooms, control))
+    }
+
+    /// Starts the sharded fan-out for Redis Cluster: `SSUBSCRIBE` through a slot-aware
+    /// RESP3 connection, so each game's broadcasts stay on the shard that owns its slot
+    /// (publishers use `SPUBLISH`). The client re-subscribes after topology changes; a
+    /// dropped node connection tells every local socket to resync.
+    pub async fn start_sharded(seeds: &[String]) -> redis::RedisResult<RedisFanout> {
+        let (pushes, push_rx) = mpsc::unbounded_channel::<PushInfo>();
+        let client =
+            ClusterClientBuilder::new(seeds.iter().map(String::as_str).collect::<Vec<_>>())
+                .use_protocol(ProtocolVersion::RESP3)
+                .push_sender(pushes)
+                .build()?;
+        let connection = client.get_async_connection().await?;
+        Ok(Self::with_task(|rooms, control| {
+            sharded_subscriber(connection, rooms, push_rx, control)
+        }))
+    }
+
+    /// The rooms and the control queue shared by both kinds of subscriber task.
+    fn with_task<F, T>(spawn: F) -> RedisFanout
+    where
+        F: FnOnce(Arc<Rooms>, mpsc::UnboundedReceiver<Control>) -> T,
+        T: std::future::Future<Output = ()> + Send + 'static,
+    {
         let (control, control_rx) = mpsc::unbounded_channel();
         let (empty_tx, mut empty_rx) = mpsc::unbounded_channel::<String>();
         let rooms = Arc::new(Rooms::with_empty_notifier(empty_tx));
@@ -42,8 +73,55 @@ impl RedisFanout {
                 }
             }
         });
-        tokio::spawn(subscriber(clients, Arc::clone(&rooms), control_rx));
+        tokio::spawn(spawn(Arc::clone(&rooms), control_rx));
         RedisFanout { rooms, control }
+    }
+}
+
+async fn sharded_subscriber(
+    mut connection: ClusterConnection,
+    rooms: Arc<Rooms>,
+    mut pushes: mpsc::UnboundedReceiver<PushInfo>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) {
+    loop {
+        tokio::select! {
+            push = pushes.recv() => {
+                let Some(push) = push else { return };
+                match push.kind {
+                    PushKind::SMessage => {
+                        let mut data = push.data.into_iter();
+                        let channel = data.next().and_then(|v| redis::from_redis_value::<String>(v).ok());
+                        let payload = data.next().and_then(|v| redis::from_redis_value::<String>(v).ok());
+                        if let (Some(channel), Some(payload)) = (channel, payload) {
+                            rooms.deliver(&channel, Arc::from(payload));
+                        }
+                    }
+                    PushKind::Disconnection => {
+                        crate::telemetry::count_store_error(crate::telemetry::Store::Redis);
+                        tracing::warn!("a cluster node connection dropped; resyncing local sockets");
+                        rooms.resync_all();
+                    }
+                    _ => {}
+                }
+            }
+            request = control.recv() => match request {
+                None => return,
+                Some(Control::Subscribe(channel, done)) => {
+                    if let Err(err) = connection.ssubscribe(&channel).await {
+                        tracing::warn!(error = %err, channel, "ssubscribe failed");
+                    }
+                    let _ = done.send(());
+                }
+                Some(Control::Unsubscribe(channel)) => {
+                    if !rooms.has_members(&channel) {
+                        if let Err(err) = connection.sunsubscribe(&channel).await {
+                            tracing::warn!(error = %err, channel, "sunsubscribe failed");
+                        }
+                    }
+                }
+            },
+        }
     }
 }
 
@@ -68,16 +146,13 @@ impl Fanout for RedisFanout {
 }
 
 async fn subscriber(
-    clients: Vec<redis::Client>,
+    client: redis::Client,
     rooms: Arc<Rooms>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut reconnecting = false;
-    let mut attempt = 0usize;
     let mut backoff = Duration::from_millis(100);
     loop {
-        let client = &clients[attempt % clients.len().max(1)];
-        attempt += 1;
         let pubsub = match client.get_async_pubsub().await {
             Ok(pubsub) => pubsub,
             Err(err) => {

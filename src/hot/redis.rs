@@ -94,14 +94,16 @@ impl ConnectionLike for Conn<'_> {
     }
 }
 
-/// KEYS: state, lock. ARGV: token, expected version, new version, state, ttl ms, channel, events….
+/// KEYS: state, lock, channel. ARGV: token, expected version, new version, state, ttl ms,
+/// publish command (`PUBLISH`, or `SPUBLISH` on a cluster: the channel shares the
+/// game's slot), events….
 const COMMIT: &str = r#"
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local current = redis.call('HGET', KEYS[1], 'v')
 if current ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-for i = 7, #ARGV do redis.call('PUBLISH', ARGV[6], ARGV[i]) end
+for i = 7, #ARGV do redis.call(ARGV[6], KEYS[3], ARGV[i]) end
 redis.call('DEL', KEYS[2])
 return 1
 "#;
@@ -207,6 +209,14 @@ impl RedisHotStore {
         }
     }
 
+    /// Sharded Pub/Sub on a cluster (each game's broadcasts stay on its shard).
+    fn publish_command(&self) -> &'static str {
+        match self.backend {
+            RedisBackend::Single(_) => "PUBLISH",
+            RedisBackend::Cluster(_) => "SPUBLISH",
+        }
+    }
+
     async fn conn(&self) -> Result<Conn<'_>, HotError> {
         match &self.backend {
             RedisBackend::Single(pool) => pool
@@ -295,12 +305,13 @@ impl HotStore for RedisHotStore {
             .commit
             .key(self.keys.game_state(game_id))
             .key(self.keys.game_lock(game_id))
+            .key(self.keys.game_channel(game_id))
             .arg(commit.lock_token)
             .arg(commit.expected_version.to_string())
             .arg(commit.new.version)
             .arg(&commit.new.state)
             .arg(millis(commit.ttl))
-            .arg(self.keys.game_channel(game_id))
+            .arg(self.publish_command())
             .arg(&commit.events)
             .invoke_async(&mut conn)
             .await?;
@@ -313,7 +324,11 @@ impl HotStore for RedisHotStore {
 
     async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
-        let _: i64 = conn.publish(channel, event).await?;
+        let _: i64 = redis::cmd(self.publish_command())
+            .arg(channel)
+            .arg(event)
+            .query_async(&mut conn)
+            .await?;
         Ok(())
     }
 

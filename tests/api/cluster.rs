@@ -147,6 +147,22 @@ async fn games_matchmaking_and_fan_out_work_on_redis_cluster() {
     s1.identify(&p1).await;
     let mut s2 = Socket::connect(&b, &game_id).await;
     s2.identify(&p2).await;
+    // Both instances hold a sharded subscription on the shard that owns the game.
+    let channel = format!("{}:{{g:{game_id}}}:events", spec.redis_prefix);
+    let shard_subscribers: u64 = cluster
+        .ports
+        .iter()
+        .filter_map(|port| {
+            redis_cli(*port, &["pubsub", "shardnumsub", &channel])
+                .lines()
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    assert_eq!(shard_subscribers, 2);
     let mut tries = Vec::new();
     for n in 0..10 {
         let url = [&a, &b][n % 2].http(&format!("/games/{game_id}/move"));
