@@ -11,6 +11,8 @@ pub struct Config {
     pub database_url: String,
     /// `None` = embedded mode: hot state and fan-out live in this process.
     pub redis_url: Option<String>,
+    /// Most database connections this instance opens.
+    pub database_pool_size: u32,
     /// `REDIS_URL` lists Redis Cluster seed nodes (comma-separated).
     pub redis_cluster: bool,
     /// Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis.
@@ -55,6 +57,7 @@ impl Config {
             database_url: get("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://./data/connect4.db?mode=rwc".to_string()),
             redis_url: get("REDIS_URL"),
+            database_pool_size: parse(&get, "DATABASE_POOL_SIZE", crate::cold::DEFAULT_POOL_SIZE)?,
             redis_cluster: parse(&get, "REDIS_CLUSTER", false)?,
             redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "c4".to_string()),
             game_ttl: Duration::from_secs(parse(&get, "GAME_TTL_SECONDS", 86_400)?),
@@ -163,6 +166,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("database_url", &redact(&self.database_url))
+            .field("database_pool_size", &self.database_pool_size)
             .field("redis_url", &self.redis_url.as_deref().map(redact))
             .field("redis_cluster", &self.redis_cluster)
             .field("redis_prefix", &self.redis_prefix)

@@ -102,7 +102,8 @@ impl Application {
 
 async fn build_arena(config: Config) -> Result<Arena, StartupError> {
     let metrics = Arc::new(Metrics::default());
-    let cold = Cold::connect(&config.database_url).await?;
+    let cold =
+        Cold::connect_with_pool(&config.database_url, config.database_pool_size.max(1)).await?;
     let keys = Keys::new(&config.redis_prefix);
     let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.redis_url {
         Some(_) => {

@@ -164,16 +164,12 @@ fn mount_static(mut route: Route, dir: &Path) -> Route {
 /// Prometheus metrics of this instance.
 #[handler]
 async fn metrics(arena: Data<&Arc<Arena>>) -> Response {
-    let games_active = arena
-        .cold
-        .game_counts()
-        .await
-        .map(|c| c.active)
-        .unwrap_or(0);
+    let stats = arena.cluster_stats().await.ok();
     let live = LiveGauges {
-        games_active,
-        matchmaking_queue_size: arena.queue_size().await.unwrap_or(0),
+        games_active: stats.as_ref().map_or(0, |s| s.active_games),
+        matchmaking_queue_size: stats.as_ref().map_or(0, |s| s.queue_size),
     };
+
     arena
         .metrics
         .render(arena.instance(), &live)

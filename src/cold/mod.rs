@@ -20,6 +20,9 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 pub use games::{FinishRecord, GameCounts, NewGame, NewMove, RatingOutcome};
 pub use players::{LeaderboardRow, PlayerRecord};
 
+/// Database connections per instance unless configured (`DATABASE_POOL_SIZE`).
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
 /// Errors of the cold layer.
 #[derive(Debug, thiserror::Error)]
 pub enum ColdError {
@@ -49,8 +52,14 @@ pub struct Cold {
 }
 
 impl Cold {
-    /// Connects and brings the schema up to date.
+    /// Connects with the default pool size and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Cold, ColdError> {
+        Self::connect_with_pool(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Connects with at most `pool_size` connections (SQLite: at most 4) and brings the
+    /// schema up to date.
+    pub async fn connect_with_pool(url: &str, pool_size: u32) -> Result<Cold, ColdError> {
         if let Some(path) = sqlite_file(url) {
             if let Some(dir) = std::path::Path::new(path).parent() {
                 if !dir.as_os_str().is_empty() {
@@ -65,7 +74,11 @@ impl Cold {
         }
         let mut options = ConnectOptions::new(url.to_string());
         options
-            .max_connections(if url.starts_with("sqlite") { 4 } else { 20 })
+            .max_connections(if url.starts_with("sqlite") {
+                pool_size.min(4)
+            } else {
+                pool_size
+            })
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))

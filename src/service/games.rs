@@ -22,6 +22,9 @@ use crate::{
     game::{EndReason, GameStatus, Seat},
 };
 
+/// How long a computed `/stats` answer is reused.
+const STATS_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long online presence lasts without a heartbeat.
 pub const ONLINE_WINDOW_MS: i64 = 60_000;
 
@@ -459,10 +462,15 @@ impl Arena {
             .collect())
     }
 
-    /// Counters over the whole cluster (database and shared hot store, never one process).
+    /// Counters over the whole cluster (database and shared hot store, never one
+    /// process). Every open lobby polls this, so each instance reuses an answer for
+    /// [`STATS_FRESHNESS`].
     pub async fn cluster_stats(&self) -> ServiceResult<ClusterStats> {
+        if let Some(fresh) = self.stats_cache.get(STATS_FRESHNESS) {
+            return Ok(fresh);
+        }
         let counts = self.cold.game_counts().await?;
-        Ok(ClusterStats {
+        let stats = ClusterStats {
             total_players: self.cold.player_count().await?,
             total_games: counts.total,
             finished_games: counts.finished,
@@ -473,7 +481,9 @@ impl Arena {
                 .online_count(super::now_ms() - ONLINE_WINDOW_MS)
                 .await?,
             queue_size: self.queue_size().await?,
-        })
+        };
+        self.stats_cache.put(stats.clone());
+        Ok(stats)
     }
 
     /// Marks a player online (`POST /heartbeat`, and every socket message).

@@ -61,6 +61,7 @@ pub struct Arena {
     pub cold: Cold,
     pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
+    stats_cache: StatsCache,
     draining: AtomicBool,
     drain_signal: watch::Sender<bool>,
     next_socket: AtomicU64,
@@ -84,6 +85,7 @@ impl Arena {
             cold,
             audit,
             metrics,
+            stats_cache: StatsCache::default(),
             draining: AtomicBool::new(false),
             drain_signal: watch::channel(false).0,
             next_socket: AtomicU64::new(1),
@@ -129,6 +131,26 @@ impl Arena {
 
     fn ttl(&self) -> Duration {
         self.config.game_ttl
+    }
+}
+
+/// The last `/stats` answer and when it was computed.
+#[derive(Default)]
+struct StatsCache(std::sync::Mutex<Option<(std::time::Instant, views::ClusterStats)>>);
+
+impl StatsCache {
+    fn get(&self, freshness: Duration) -> Option<views::ClusterStats> {
+        let cached = self.0.lock().ok()?;
+        cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < freshness)
+            .map(|(_, stats)| stats.clone())
+    }
+
+    fn put(&self, stats: views::ClusterStats) {
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((std::time::Instant::now(), stats));
+        }
     }
 }
 

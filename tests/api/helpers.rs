@@ -170,6 +170,8 @@ impl ClusterSpec {
             ("DATABASE_URL".to_string(), self.database_url.clone()),
             ("REDIS_PREFIX".to_string(), self.redis_prefix.clone()),
             ("BIND".to_string(), "127.0.0.1".to_string()),
+            // Many tests run at once against one PostgreSQL (100 connections by default).
+            ("DATABASE_POOL_SIZE".to_string(), "4".to_string()),
             ("PORT".to_string(), "0".to_string()),
             (
                 "AUDIT_DIR".to_string(),
