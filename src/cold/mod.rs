@@ -15,10 +15,16 @@ mod players;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    TransactionTrait,
+};
 
 pub use games::{FinishRecord, GameCounts, NewGame, NewMove, RatingOutcome};
 pub use players::{LeaderboardRow, PlayerRecord};
+
+/// Advisory lock key held while migrating (any constant, the same for every instance).
+const MIGRATION_LOCK: i64 = 0x0c4a_2e4a;
 
 /// Database connections per instance unless configured (`DATABASE_POOL_SIZE`).
 pub const DEFAULT_POOL_SIZE: u32 = 16;
@@ -95,9 +101,19 @@ impl Cold {
         Ok(cold)
     }
 
-    /// Applies pending migrations (idempotent).
+    /// Applies pending migrations (idempotent). On PostgreSQL they run in one
+    /// transaction holding an advisory lock, so instances starting at the same moment
+    /// migrate one after the other instead of racing on the same tables.
     pub async fn migrate(&self) -> Result<(), ColdError> {
-        Migrator::up(&self.db, None).await?;
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            Migrator::up(&self.db, None).await?;
+            return Ok(());
+        }
+        let txn = self.db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+        Migrator::up(&txn, None).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -249,3 +249,20 @@ async fn stats_and_health_cover_the_whole_cluster() {
         );
     }
 }
+
+#[tokio::test]
+async fn instances_starting_at_once_on_a_fresh_database_migrate_it_once() {
+    let spec = ClusterSpec::postgres_and_redis().await;
+    let (a, b, c) = tokio::join!(
+        spec.start("node0"),
+        spec.start("node1"),
+        spec.start("node2")
+    );
+    for node in [&a, &b, &c] {
+        let (status, _) = get(node, "/health/ready").await;
+        assert_eq!(status, 200);
+    }
+    let p1 = register(&a, "a").await;
+    let p2 = register(&c, "b").await;
+    start_game(&b, &p1, &c, &p2).await;
+}
