@@ -145,13 +145,9 @@ impl Cold {
             created_at: Set(new.now),
             ..Default::default()
         };
+        // One statement per move: the game row's move count is written when the game
+        // ends (live counts come from the hot state).
         stored_move::Entity::insert(model).exec(&self.db).await?;
-        game::Entity::update_many()
-            .col_expr(game::Column::MoveCount, Expr::value(new.move_number as i32))
-            .filter(game::Column::Id.eq(new.game_id))
-            .filter(game::Column::MoveCount.lt(new.move_number as i32))
-            .exec(&self.db)
-            .await?;
         Ok(())
     }
 

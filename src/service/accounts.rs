@@ -7,6 +7,12 @@ use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use base64::Engine;
 use chrono::Utc;
 use rand::RngCore;
@@ -23,6 +29,34 @@ use crate::{
 const SESSION_DAYS: i64 = 30;
 const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=20;
 const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// How long a looked-up session is reused.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+/// The cache is emptied when it grows past this many sessions.
+const SESSION_CACHE_MAX: usize = 50_000;
+
+/// Recently authenticated sessions of this instance, by token hash.
+#[derive(Default)]
+pub struct SessionCache(Mutex<HashMap<String, (Instant, PlayerRecord)>>);
+
+impl SessionCache {
+    fn get(&self, token_hash: &str) -> Option<PlayerRecord> {
+        let sessions = self.0.lock().ok()?;
+        sessions
+            .get(token_hash)
+            .filter(|(at, _)| at.elapsed() < SESSION_CACHE_TTL)
+            .map(|(_, player)| player.clone())
+    }
+
+    fn put(&self, token_hash: String, player: PlayerRecord) {
+        if let Ok(mut sessions) = self.0.lock() {
+            if sessions.len() >= SESSION_CACHE_MAX {
+                sessions.clear();
+            }
+            sessions.insert(token_hash, (Instant::now(), player));
+        }
+    }
+}
 
 /// A player with a fresh token.
 pub struct Registered {
@@ -161,15 +195,24 @@ impl Arena {
         Ok(Registered { player, token })
     }
 
-    /// The player a bearer token belongs to.
+    /// The player a bearer token belongs to. A REST client sends its token with every
+    /// request, so a positive answer is reused for [`SESSION_CACHE_TTL`] (the record's
+    /// rating may lag that long; unknown tokens are always looked up).
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Session> {
         if token.is_empty() || token.len() > 128 {
             return Err(ServiceError::Unauthorized);
         }
-        self.cold
-            .session_player(&hash_token(token), Utc::now())
+        let token_hash = hash_token(token);
+        if let Some(player) = self.sessions.get(&token_hash) {
+            return Ok(player);
+        }
+        let player = self
+            .cold
+            .session_player(&token_hash, Utc::now())
             .await?
-            .ok_or(ServiceError::Unauthorized)
+            .ok_or(ServiceError::Unauthorized)?;
+        self.sessions.put(token_hash, player.clone());
+        Ok(player)
     }
 
     async fn open_session(&self, player_id: i64) -> ServiceResult<String> {

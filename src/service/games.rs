@@ -322,10 +322,16 @@ impl Arena {
             let Some(player1) = players.get(&g.player1_id).cloned() else {
                 continue;
             };
+            // The game row counts moves only once the game ends.
+            let move_count = self
+                .load_state(&g.id)
+                .await
+                .map(|state| state.moves.len())
+                .unwrap_or(0);
             live.push(LiveGame {
                 player1,
                 player2: g.player2_id.and_then(|id| players.get(&id).cloned()),
-                move_count: g.move_count as u32,
+                move_count: move_count as u32,
                 viewers: presence.viewers,
                 started_at: g.started_at.map(timestamp),
                 game_id: g.id,

@@ -49,9 +49,13 @@ impl Arena {
                 return Err(ServiceError::AlreadyInGame);
             }
         }
-        self.hot
-            .queue_join(player.id, player.elo_rating, now_ms())
-            .await?;
+        // The rating as of now (the session record may be a few seconds old).
+        let rating = self
+            .cold
+            .player(player.id)
+            .await?
+            .map_or(player.elo_rating, |fresh| fresh.elo_rating);
+        self.hot.queue_join(player.id, rating, now_ms()).await?;
         self.audit(AuditEvent::new("matchmaking_joined").player(player.id))
             .await;
         self.matchmaking_status(player).await

@@ -94,11 +94,6 @@ async fn a_move_number_is_stored_once_on_both_databases() {
             "{name}"
         );
         assert_eq!(cold.moves("g1").await.unwrap().len(), 1, "{name}");
-        assert_eq!(
-            cold.game("g1").await.unwrap().unwrap().move_count,
-            1,
-            "{name}"
-        );
     }
 }
 
