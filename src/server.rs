@@ -9,9 +9,12 @@
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use poem::{
+    http::uri::Scheme,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    web::{LocalAddr, RemoteAddr},
     Server,
 };
+use tokio::net::TcpStream;
 
 use crate::{
     api,
@@ -40,15 +43,36 @@ pub enum StartupError {
 /// A built instance, bound to its port, not yet serving.
 pub struct Application {
     arena: Arc<Arena>,
-    acceptor: TcpAcceptor,
+    acceptor: NoDelayAcceptor,
     addr: SocketAddr,
+}
+
+/// Accepts TCP connections with Nagle's algorithm off. A move's reply and its broadcasts
+/// are small writes; with Nagle on, a write waiting behind an unacknowledged one sits
+/// until the peer's delayed ACK (tens of ms). Measured in docs/PERFORMANCE.md.
+struct NoDelayAcceptor(TcpAcceptor);
+
+impl Acceptor for NoDelayAcceptor {
+    type Io = TcpStream;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(&mut self) -> io::Result<(TcpStream, LocalAddr, RemoteAddr, Scheme)> {
+        let accepted = self.0.accept().await?;
+        if let Err(err) = accepted.0.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY not set");
+        }
+        Ok(accepted)
+    }
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let arena = Arc::new(build_arena(config).await?);
         let bind = SocketAddr::new(arena.config.bind, arena.config.port);
-        let acceptor = TcpListener::bind(bind).into_acceptor().await?;
+        let acceptor = NoDelayAcceptor(TcpListener::bind(bind).into_acceptor().await?);
         let addr = acceptor
             .local_addr()
             .first()

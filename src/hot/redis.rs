@@ -3,24 +3,113 @@
 //! other instances do at the same moment. Commands go through a bb8 pool of
 //! connections to one Redis, or through one slot-aware cluster connection on Redis
 //! Cluster; every script and pipeline touches keys of a single hash slot.
+//!
+//! A pooled [`Link`] is checked with a `PING` only when it has not answered for
+//! [`ANSWERED_RECENTLY`]: under load a link is never idle that long, so no move pays a
+//! round trip for the check, while a link idle across a Redis restart is still tested
+//! (and replaced) before use. A link whose request failed at the connection level is
+//! dropped by the pool.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bb8_redis::{bb8, RedisConnectionManager};
 use redis::{
-    aio::ConnectionLike, cluster_async::ClusterConnection, AsyncCommands, Cmd, Pipeline,
-    RedisFuture, Script, Value,
+    aio::{ConnectionLike, MultiplexedConnection},
+    cluster_async::ClusterConnection,
+    AsyncCommands, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Script, Value,
 };
 
 use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
 
+/// A pooled link not heard from for longer than this is pinged before use.
+const ANSWERED_RECENTLY: Duration = Duration::from_millis(100);
+
 /// A pool of Redis connections.
-pub type RedisPool = bb8::Pool<RedisConnectionManager>;
+pub type RedisPool = bb8::Pool<LinkManager>;
+
+/// One pooled connection and what the pool needs to know about its health.
+pub struct Link {
+    connection: MultiplexedConnection,
+    answered: Instant,
+    broken: bool,
+}
+
+impl Link {
+    fn note<T>(&mut self, result: &RedisResult<T>) {
+        match result {
+            Ok(_) => self.answered = Instant::now(),
+            Err(err) => {
+                self.broken |=
+                    err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error()
+            }
+        }
+    }
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let result = self.connection.req_packed_command(cmd).await;
+            self.note(&result);
+            result
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let result = self
+                .connection
+                .req_packed_commands(pipeline, offset, count)
+                .await;
+            self.note(&result);
+            result
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.connection.get_db()
+    }
+}
+
+/// Opens, checks and retires [`Link`]s for the pool.
+pub struct LinkManager {
+    client: Client,
+}
+
+impl bb8::ManageConnection for LinkManager {
+    type Connection = Link;
+    type Error = RedisError;
+
+    async fn connect(&self) -> Result<Link, RedisError> {
+        Ok(Link {
+            connection: self.client.get_multiplexed_async_connection().await?,
+            answered: Instant::now(),
+            broken: false,
+        })
+    }
+
+    async fn is_valid(&self, link: &mut Link) -> Result<(), RedisError> {
+        if link.answered.elapsed() < ANSWERED_RECENTLY {
+            return Ok(());
+        }
+        redis::cmd("PING").query_async(link).await
+    }
+
+    fn has_broken(&self, link: &mut Link) -> bool {
+        link.broken
+    }
+}
 
 /// Opens a pool and checks that Redis answers.
 pub async fn connect_pool(url: &str) -> Result<RedisPool, HotError> {
-    let manager = RedisConnectionManager::new(url)?;
+    let manager = LinkManager {
+        client: Client::open(url)?,
+    };
     let pool = bb8::Pool::builder()
         .max_size(16)
         .connection_timeout(Duration::from_secs(3))
@@ -62,7 +151,7 @@ pub async fn connect_cluster(seeds: &[String]) -> Result<RedisBackend, HotError>
 
 /// A connection for one operation.
 enum Conn<'a> {
-    Single(bb8::PooledConnection<'a, RedisConnectionManager>),
+    Single(bb8::PooledConnection<'a, LinkManager>),
     Cluster(ClusterConnection),
 }
 
