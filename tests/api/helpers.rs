@@ -71,10 +71,33 @@ pub async fn fresh_postgres_database_guarded() -> (String, Arc<DatabaseGuard>) {
     )
 }
 
+/// A fresh folder under `$TMPDIR/c4-tests/`. The first call of a test process removes
+/// folders left there by runs more than two hours old (the files of a failed test stay
+/// around long enough to be read).
 pub fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("c4-{label}-{}", uuid::Uuid::new_v4().simple()));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let root = std::env::temp_dir().join("c4-tests");
+    SWEPT.call_once(|| remove_older_than(&root, Duration::from_secs(2 * 3600)));
+    let dir = root.join(format!("{label}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+fn remove_older_than(root: &std::path::Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|elapsed| elapsed > age);
+        if old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// One running instance.
