@@ -102,6 +102,22 @@ pub trait HotStore: Send + Sync {
     ) -> Result<bool, HotError>;
     /// Tries once to take the game's lock.
     async fn try_lock(&self, game_id: &str, token: &str, ttl: Duration) -> Result<bool, HotError>;
+    /// Tries once to take the game's lock and, when taken, loads the state as [`load`]
+    /// does. `None`: the lock is held by someone else. Redis does both in one round trip.
+    ///
+    /// [`load`]: HotStore::load
+    async fn try_lock_and_load(
+        &self,
+        game_id: &str,
+        token: &str,
+        lock_ttl: Duration,
+        state_ttl: Duration,
+    ) -> Result<Option<Option<Versioned>>, HotError> {
+        if !self.try_lock(game_id, token, lock_ttl).await? {
+            return Ok(None);
+        }
+        self.load(game_id, state_ttl).await.map(Some)
+    }
     /// Releases the lock if `token` still holds it.
     async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError>;
     /// Compare-and-set + publish + unlock, atomically.

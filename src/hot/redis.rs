@@ -318,6 +318,23 @@ impl RedisHotStore {
     }
 }
 
+/// A stored state from its two hash fields; `None` when the game has no state.
+fn versioned(
+    game_id: &str,
+    version: Option<String>,
+    state: Option<String>,
+) -> Result<Option<Versioned>, HotError> {
+    match (version, state) {
+        (Some(version), Some(state)) => {
+            let version = version
+                .parse()
+                .map_err(|_| HotError::Corrupt(format!("version {version:?} of {game_id}")))?;
+            Ok(Some(Versioned { version, state }))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn millis(duration: Duration) -> u64 {
     duration.as_millis().max(1) as u64
 }
@@ -335,14 +352,38 @@ impl HotStore for RedisHotStore {
             .pexpire(&key, millis(ttl) as i64)
             .query_async(&mut conn)
             .await?;
-        match (version, state) {
-            (Some(version), Some(state)) => {
-                let version = version
-                    .parse()
-                    .map_err(|_| HotError::Corrupt(format!("version {version:?} of {game_id}")))?;
-                Ok(Some(Versioned { version, state }))
-            }
-            _ => Ok(None),
+        versioned(game_id, version, state)
+    }
+
+    /// One pipeline: `SET NX PX` on the lock, then the state's `HMGET` + `PEXPIRE`. The
+    /// state read when the lock was not taken is simply discarded.
+    async fn try_lock_and_load(
+        &self,
+        game_id: &str,
+        token: &str,
+        lock_ttl: Duration,
+        state_ttl: Duration,
+    ) -> Result<Option<Option<Versioned>>, HotError> {
+        let key = self.keys.game_state(game_id);
+        let mut conn = self.conn().await?;
+        let (taken, (version, state), _): (Option<String>, (Option<String>, Option<String>), bool) =
+            redis::pipe()
+                .cmd("SET")
+                .arg(self.keys.game_lock(game_id))
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(lock_ttl))
+                .cmd("HMGET")
+                .arg(&key)
+                .arg("v")
+                .arg("s")
+                .pexpire(&key, millis(state_ttl) as i64)
+                .query_async(&mut conn)
+                .await?;
+        match taken {
+            Some(_) => versioned(game_id, version, state).map(Some),
+            None => Ok(None),
         }
     }
 

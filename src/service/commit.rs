@@ -29,22 +29,28 @@ pub struct GameLock {
 }
 
 impl Arena {
-    /// Takes the game's lock, waiting (with jittered back-off) while another request holds it.
-    pub(super) async fn lock_game(&self, game_id: &str) -> ServiceResult<GameLock> {
+    /// Locks the game (waiting, with jittered back-off, while another request holds it)
+    /// and loads its state — one round trip to the hot store per attempt. The lock is
+    /// released again if loading fails.
+    pub(super) async fn lock_and_load(
+        &self,
+        game_id: &str,
+    ) -> ServiceResult<(GameLock, GameState)> {
         check_game_id(game_id)?;
-        let token = format!(
-            "{}:{:016x}",
-            self.instance(),
-            rand::thread_rng().gen::<u64>()
-        );
+        let token = self.lock_token();
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
-            if self.hot.try_lock(game_id, &token, LOCK_TTL).await? {
-                return Ok(GameLock {
+            if let Some(stored) = self
+                .hot
+                .try_lock_and_load(game_id, &token, LOCK_TTL, self.ttl())
+                .await?
+            {
+                let lock = GameLock {
                     game_id: game_id.to_string(),
                     token,
-                });
+                };
+                return self.state_under(lock, stored).await;
             }
             if started.elapsed() > LOCK_WAIT {
                 return Err(ServiceError::Busy);
@@ -55,47 +61,50 @@ impl Arena {
         }
     }
 
-    /// Takes the game's lock only if it is free right now (for background sweeps, which
-    /// simply come back later).
-    pub(super) async fn try_lock_game(&self, game_id: &str) -> ServiceResult<Option<GameLock>> {
-        let token = format!(
-            "{}:{:016x}",
-            self.instance(),
-            rand::thread_rng().gen::<u64>()
-        );
-        Ok(self
-            .hot
-            .try_lock(game_id, &token, LOCK_TTL)
-            .await?
-            .then(|| GameLock {
-                game_id: game_id.to_string(),
-                token,
-            }))
-    }
-
-    /// Locks the game (waiting while it is busy) and loads its state; the lock is
-    /// released again if loading fails.
-    pub(super) async fn lock_and_load(
-        &self,
-        game_id: &str,
-    ) -> ServiceResult<(GameLock, GameState)> {
-        let lock = self.lock_game(game_id).await?;
-        self.load_under(lock).await
-    }
-
-    /// Like [`Arena::lock_and_load`], only if the lock is free right now.
+    /// Like [`Arena::lock_and_load`], only if the lock is free right now (for background
+    /// sweeps, which simply come back later).
     pub(super) async fn try_lock_and_load(
         &self,
         game_id: &str,
     ) -> ServiceResult<Option<(GameLock, GameState)>> {
-        match self.try_lock_game(game_id).await? {
-            Some(lock) => self.load_under(lock).await.map(Some),
+        check_game_id(game_id)?;
+        let token = self.lock_token();
+        match self
+            .hot
+            .try_lock_and_load(game_id, &token, LOCK_TTL, self.ttl())
+            .await?
+        {
+            Some(stored) => {
+                let lock = GameLock {
+                    game_id: game_id.to_string(),
+                    token,
+                };
+                self.state_under(lock, stored).await.map(Some)
+            }
             None => Ok(None),
         }
     }
 
-    async fn load_under(&self, lock: GameLock) -> ServiceResult<(GameLock, GameState)> {
-        match self.load_state(&lock.game_id).await {
+    fn lock_token(&self) -> String {
+        format!(
+            "{}:{:016x}",
+            self.instance(),
+            rand::thread_rng().gen::<u64>()
+        )
+    }
+
+    /// The state read together with the lock, rebuilt when missing; releases the lock
+    /// when that fails.
+    async fn state_under(
+        &self,
+        lock: GameLock,
+        stored: Option<Versioned>,
+    ) -> ServiceResult<(GameLock, GameState)> {
+        let state = match stored {
+            Some(stored) => decode(&lock.game_id, &stored),
+            None => self.restore_state(&lock.game_id).await,
+        };
+        match state {
             Ok(state) => Ok((lock, state)),
             Err(err) => {
                 self.release(lock).await;
@@ -116,9 +125,15 @@ impl Arena {
     /// flushed, or the TTL ran out), never silently reset.
     pub(super) async fn load_state(&self, game_id: &str) -> ServiceResult<GameState> {
         check_game_id(game_id)?;
-        if let Some(stored) = self.hot.load(game_id, self.ttl()).await? {
-            return decode(game_id, &stored);
+        match self.hot.load(game_id, self.ttl()).await? {
+            Some(stored) => decode(game_id, &stored),
+            None => self.restore_state(game_id).await,
         }
+    }
+
+    /// Rebuilds a missing hot state from the database and stores it, unless another
+    /// instance stored one first (then that one is used).
+    async fn restore_state(&self, game_id: &str) -> ServiceResult<GameState> {
         let state = self.rebuild_state(game_id).await?;
         let versioned = encode(&state)?;
         if !self.hot.create(game_id, &versioned, self.ttl()).await? {
