@@ -150,6 +150,11 @@ impl HotStore for MemoryHotStore {
             .states
             .insert(game_id.to_string(), Expiring::new(commit.new, commit.ttl));
         inner.locks.remove(game_id);
+        let deadlines = inner.timers.entry(Timer::TurnDeadline).or_default();
+        match commit.turn_deadline_ms {
+            Some(due_ms) => deadlines.insert(game_id.to_string(), due_ms),
+            None => deadlines.remove(game_id),
+        };
         // Delivered while the store's mutex is held, so events leave in commit order.
         let channel = self.keys.game_channel(game_id);
         for event in commit.events {
@@ -480,7 +485,9 @@ mod tests {
             },
             events: Vec::new(),
             ttl: TTL,
+            turn_deadline_ms: Some(100),
         };
+        let deadlines = || hot.due(Timer::TurnDeadline, 100, 10);
         assert_eq!(
             hot.commit("g", commit("a", 0)).await.unwrap(),
             CommitOutcome::LockLost
@@ -490,10 +497,15 @@ mod tests {
             hot.commit("g", commit("a", 5)).await.unwrap(),
             CommitOutcome::VersionChanged
         );
+        assert!(
+            deadlines().await.unwrap().is_empty(),
+            "a refused commit schedules nothing"
+        );
         assert_eq!(
             hot.commit("g", commit("a", 0)).await.unwrap(),
             CommitOutcome::Committed
         );
+        assert_eq!(deadlines().await.unwrap(), vec!["g".to_string()]);
         assert_eq!(
             hot.load("g", TTL).await.unwrap().map(|v| v.version),
             Some(1)
@@ -501,6 +513,18 @@ mod tests {
         assert!(
             hot.try_lock("g", "b", TTL).await.unwrap(),
             "commit released the lock"
+        );
+        let ended = Commit {
+            turn_deadline_ms: None,
+            ..commit("b", 1)
+        };
+        assert_eq!(
+            hot.commit("g", ended).await.unwrap(),
+            CommitOutcome::Committed
+        );
+        assert!(
+            deadlines().await.unwrap().is_empty(),
+            "a commit without a deadline takes the game off the clock"
         );
     }
 

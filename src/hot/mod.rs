@@ -76,6 +76,11 @@ pub struct Commit<'a> {
     /// Published on the game's channel, in order, in the same atomic step.
     pub events: Vec<String>,
     pub ttl: Duration,
+    /// The game's entry in the [`Timer::TurnDeadline`] index: due at this time, or
+    /// removed (`None`). Written in the same atomic step where the store can (memory,
+    /// a single Redis); right after the commit on Redis Cluster, where the index lives
+    /// in another slot.
+    pub turn_deadline_ms: Option<i64>,
 }
 
 /// How a commit ended.

@@ -183,16 +183,22 @@ impl ConnectionLike for Conn<'_> {
     }
 }
 
-/// KEYS: state, lock, channel. ARGV: token, expected version, new version, state, ttl ms,
-/// publish command (`PUBLISH`, or `SPUBLISH` on a cluster: the channel shares the
-/// game's slot), events….
+/// KEYS: state, lock, channel, and on a single Redis the turn-deadline index (on a
+/// cluster it lives in another slot and is written after the script). ARGV: token,
+/// expected version, new version, state, ttl ms, publish command (`PUBLISH`, or
+/// `SPUBLISH` on a cluster: the channel shares the game's slot), deadline ms or "" to
+/// remove the game from the index, game id, events….
 const COMMIT: &str = r#"
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local current = redis.call('HGET', KEYS[1], 'v')
 if current ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-for i = 7, #ARGV do redis.call(ARGV[6], KEYS[3], ARGV[i]) end
+for i = 9, #ARGV do redis.call(ARGV[6], KEYS[3], ARGV[i]) end
+if KEYS[4] then
+  if ARGV[7] == '' then redis.call('ZREM', KEYS[4], ARGV[8])
+  else redis.call('ZADD', KEYS[4], ARGV[7], ARGV[8]) end
+end
 redis.call('DEL', KEYS[2])
 return 1
 "#;
@@ -430,26 +436,45 @@ impl HotStore for RedisHotStore {
     }
 
     async fn commit(&self, game_id: &str, commit: Commit<'_>) -> Result<CommitOutcome, HotError> {
-        let mut conn = self.conn().await?;
-        let outcome: i64 = self
-            .commit
+        let cluster = matches!(self.backend, RedisBackend::Cluster(_));
+        let mut invocation = self.commit.prepare_invoke();
+        invocation
             .key(self.keys.game_state(game_id))
             .key(self.keys.game_lock(game_id))
-            .key(self.keys.game_channel(game_id))
+            .key(self.keys.game_channel(game_id));
+        if !cluster {
+            invocation.key(self.keys.timers(Timer::TurnDeadline));
+        }
+        invocation
             .arg(commit.lock_token)
             .arg(commit.expected_version.to_string())
             .arg(commit.new.version)
             .arg(&commit.new.state)
             .arg(millis(commit.ttl))
             .arg(self.publish_command())
-            .arg(&commit.events)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(match outcome {
+            .arg(
+                commit
+                    .turn_deadline_ms
+                    .map(|ms| ms.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(game_id)
+            .arg(&commit.events);
+        let mut conn = self.conn().await?;
+        let outcome: i64 = invocation.invoke_async(&mut conn).await?;
+        let outcome = match outcome {
             1 => CommitOutcome::Committed,
             0 => CommitOutcome::LockLost,
             _ => CommitOutcome::VersionChanged,
-        })
+        };
+        if cluster && outcome == CommitOutcome::Committed {
+            let timers = self.keys.timers(Timer::TurnDeadline);
+            let _: i64 = match commit.turn_deadline_ms {
+                Some(due_ms) => conn.zadd(timers, game_id, due_ms).await?,
+                None => conn.zrem(timers, game_id).await?,
+            };
+        }
+        Ok(outcome)
     }
 
     async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError> {

@@ -13,7 +13,7 @@ use rand::Rng;
 use super::{state::GameState, Arena, ServiceError, ServiceResult};
 use crate::{
     game::{EndReason, GameStatus, Outcome},
-    hot::{Commit, CommitOutcome, Timer, Versioned},
+    hot::{Commit, CommitOutcome, Versioned},
     service::views::PlayerRef,
 };
 
@@ -231,6 +231,10 @@ impl Arena {
                     new: encode(state)?,
                     events,
                     ttl: self.ttl(),
+                    turn_deadline_ms: match state.status() {
+                        GameStatus::Active => state.turn_deadline_ms,
+                        _ => None,
+                    },
                 },
             )
             .await?;
@@ -239,15 +243,6 @@ impl Arena {
                 self.metrics
                     .broadcasts_published
                     .fetch_add(published, std::sync::atomic::Ordering::Relaxed);
-                // The clock index lives outside the game's slot, so it follows the commit.
-                match (state.status(), state.turn_deadline_ms) {
-                    (GameStatus::Active, Some(deadline)) => {
-                        self.hot
-                            .schedule(Timer::TurnDeadline, &state.id, deadline)
-                            .await?
-                    }
-                    _ => self.hot.unschedule(Timer::TurnDeadline, &state.id).await?,
-                }
                 Ok(())
             }
             CommitOutcome::LockLost | CommitOutcome::VersionChanged => {
