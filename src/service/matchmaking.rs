@@ -157,6 +157,34 @@ impl Arena {
         else {
             return Ok(None);
         };
+        let game_id = match self.open_matched_game(partner_id, player_id).await {
+            Ok(game_id) => game_id,
+            Err(err) => {
+                self.return_to_queue(&[partner_id, player_id]).await;
+                return Err(err);
+            }
+        };
+        for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
+            self.hot
+                .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)
+                .await?;
+            let event =
+                json!({"type": "matched", "game_id": game_id, "my_player": seat}).to_string();
+            self.hot
+                .publish(&self.keys.player_channel(id), &event)
+                .await?;
+        }
+        self.audit(
+            AuditEvent::new("matched")
+                .game(&game_id)
+                .data(json!({"player1_id": partner_id, "player2_id": player_id})),
+        )
+        .await;
+        Ok(Some((game_id, 2)))
+    }
+
+    /// Creates the game of a freshly paired couple, the partner in seat one.
+    async fn open_matched_game(&self, partner_id: i64, player_id: i64) -> ServiceResult<String> {
         let players = self.cold.players(&[partner_id, player_id]).await?;
         let find = |id: i64| {
             players
@@ -175,23 +203,31 @@ impl Arena {
             None,
         )
         .await?;
-        for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
-            self.hot
-                .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)
-                .await?;
-            let event =
-                json!({"type": "matched", "game_id": game_id, "my_player": seat}).to_string();
-            self.hot
-                .publish(&self.keys.player_channel(id), &event)
-                .await?;
+        Ok(game_id)
+    }
+
+    /// Undoes a pairing whose game could not be created: each player whose rating can
+    /// be read goes back into the queue, and both lose the `pending` marker, so nobody
+    /// is shown as matched to a game that does not exist. Best effort: what fails here
+    /// is logged; the pairing error itself is what the caller reports.
+    async fn return_to_queue(&self, player_ids: &[i64]) {
+        let players = match self.cold.players(player_ids).await {
+            Ok(players) => players,
+            Err(err) => {
+                tracing::warn!(error = %err, ?player_ids, "pairing failed; players not re-queued");
+                Vec::new()
+            }
+        };
+        for &id in player_ids {
+            if let Some(player) = players.iter().find(|p| p.id == id) {
+                if let Err(err) = self.hot.queue_join(id, player.elo_rating, now_ms()).await {
+                    tracing::warn!(error = %err, player_id = id, "could not re-queue after a failed pairing");
+                }
+            }
+            if let Err(err) = self.hot.clear_match(id).await {
+                tracing::warn!(error = %err, player_id = id, "could not clear a pending match");
+            }
         }
-        self.audit(
-            AuditEvent::new("matched")
-                .game(&game_id)
-                .data(json!({"player1_id": partner_id, "player2_id": player_id})),
-        )
-        .await;
-        Ok(Some((game_id, 2)))
     }
 
     /// One pass over the queue, longest waiting first (run by every instance's sweeper).

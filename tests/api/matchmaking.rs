@@ -186,3 +186,54 @@ async fn set_rating(database_url: &str, player_id: i64, rating: i32) {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_pairing_whose_game_cannot_be_created_puts_the_real_player_back_in_the_queue() {
+    let (_spec, nodes) = spawn_cluster(1).await;
+    let node = &nodes[0];
+    let hot = &node.arena().hot;
+    // A queue entry for a player the database does not know: pairing with it fails when
+    // the game is created.
+    let ghost = i64::MAX - 7;
+    hot.queue_join(ghost, 1200, connect4_arena::service::now_ms())
+        .await
+        .unwrap();
+    let player = register(node, "requeue").await;
+    let (code, body) = post(node, "/matchmaking/join", Some(&player.token), json!({})).await;
+    assert!(
+        code == 404 || (code == 200 && body["status"] == "queued"),
+        "{code} {body}"
+    );
+
+    // Whoever ran the failed pairing (this join or a sweep), the player is queued again,
+    // alone, with no pending match left behind; the ghost is gone.
+    let mut body = status(node, &player).await;
+    for _ in 0..20 {
+        if body["status"] == "queued" && body["queue_size"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        body = status(node, &player).await;
+    }
+    assert_eq!(
+        (body["status"].as_str(), body["queue_size"].as_u64()),
+        (Some("queued"), Some(1)),
+        "{body}"
+    );
+    assert_eq!(hot.get_match(player.id).await.unwrap(), None);
+    assert_eq!(hot.get_match(ghost).await.unwrap(), None);
+
+    // And the next real player is matched with it.
+    let partner = register(node, "requeue").await;
+    let (code, body) = post(node, "/matchmaking/join", Some(&partner.token), json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let mut body = status(node, &player).await;
+    for _ in 0..20 {
+        if body["status"] == "matched" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        body = status(node, &player).await;
+    }
+    assert_eq!(body["status"], "matched", "{body}");
+}
