@@ -53,6 +53,30 @@ impl Drop for DatabaseGuard {
     }
 }
 
+/// Deletes a test's Redis keys (its prefix) when the last handle on the guard goes, so
+/// test runs don't leave game states behind for a day.
+pub struct RedisKeysGuard {
+    prefix: String,
+}
+
+impl Drop for RedisKeysGuard {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(redis_url()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        for chunk in keys.chunks(500) {
+            let _: redis::RedisResult<i64> = redis::cmd("UNLINK").arg(chunk).query(&mut conn);
+        }
+    }
+}
+
 /// Creates an empty PostgreSQL database; returns its URL and the guard that drops it.
 pub async fn fresh_postgres_database_guarded() -> (String, Arc<DatabaseGuard>) {
     use sea_orm::{ConnectionTrait, Database};
@@ -151,6 +175,8 @@ pub struct ClusterSpec {
     pub database_url: String,
     /// Drops the test database with the last clone of the spec.
     pub database_guard: Option<Arc<DatabaseGuard>>,
+    /// Deletes the test's Redis keys with the last clone of the spec.
+    pub redis_guard: Option<Arc<RedisKeysGuard>>,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     pub audit_dir: PathBuf,
@@ -160,11 +186,15 @@ pub struct ClusterSpec {
 impl ClusterSpec {
     pub async fn postgres_and_redis() -> ClusterSpec {
         let (database_url, guard) = fresh_postgres_database_guarded().await;
+        let redis_prefix = format!("c4t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         ClusterSpec {
             database_url,
             database_guard: Some(guard),
+            redis_guard: Some(Arc::new(RedisKeysGuard {
+                prefix: redis_prefix.clone(),
+            })),
             redis_url: Some(redis_url()),
-            redis_prefix: format!("c4t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            redis_prefix,
             audit_dir: temp_dir("audit"),
             extra: Vec::new(),
         }
@@ -175,6 +205,7 @@ impl ClusterSpec {
         ClusterSpec {
             database_url: format!("sqlite://{}/connect4.db?mode=rwc", dir.display()),
             database_guard: None,
+            redis_guard: None,
             redis_url: None,
             redis_prefix: "c4".into(),
             audit_dir: dir.join("audit"),
