@@ -43,6 +43,17 @@ struct Inner {
     timers: HashMap<Timer, HashMap<String, i64>>,
 }
 
+impl Inner {
+    /// Puts `member` in `timer`'s index, due at `due_ms`, or takes it out (`None`).
+    fn set_timer(&mut self, timer: Timer, member: &str, due_ms: Option<i64>) {
+        let members = self.timers.entry(timer).or_default();
+        match due_ms {
+            Some(due_ms) => members.insert(member.to_string(), due_ms),
+            None => members.remove(member),
+        };
+    }
+}
+
 struct Queued {
     rating: i32,
     joined_ms: i64,
@@ -150,11 +161,7 @@ impl HotStore for MemoryHotStore {
             .states
             .insert(game_id.to_string(), Expiring::new(commit.new, commit.ttl));
         inner.locks.remove(game_id);
-        let deadlines = inner.timers.entry(Timer::TurnDeadline).or_default();
-        match commit.turn_deadline_ms {
-            Some(due_ms) => deadlines.insert(game_id.to_string(), due_ms),
-            None => deadlines.remove(game_id),
-        };
+        inner.set_timer(Timer::TurnDeadline, game_id, commit.turn_deadline_ms);
         // Delivered while the store's mutex is held, so events leave in commit order.
         let channel = self.keys.game_channel(game_id);
         for event in commit.events {
@@ -352,18 +359,12 @@ impl HotStore for MemoryHotStore {
     }
 
     async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError> {
-        self.inner()
-            .timers
-            .entry(timer)
-            .or_default()
-            .insert(member.to_string(), due_ms);
+        self.inner().set_timer(timer, member, Some(due_ms));
         Ok(())
     }
 
     async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError> {
-        if let Some(members) = self.inner().timers.get_mut(&timer) {
-            members.remove(member);
-        }
+        self.inner().set_timer(timer, member, None);
         Ok(())
     }
 

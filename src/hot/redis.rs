@@ -305,6 +305,28 @@ impl RedisHotStore {
     }
 
     /// Sharded Pub/Sub on a cluster (each game's broadcasts stay on its shard).
+    /// `SET NX PX`: takes the game's lock for `token` if nobody holds it (reply `OK`, or
+    /// nil when held).
+    fn lock_command(&self, game_id: &str, token: &str, ttl: Duration) -> Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.keys.game_lock(game_id))
+            .arg(token)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl));
+        cmd
+    }
+
+    /// Reads the game's state (`HMGET v s`) and slides its TTL: two replies.
+    fn add_load(&self, pipe: &mut Pipeline, game_id: &str, ttl: Duration) {
+        let key = self.keys.game_state(game_id);
+        pipe.cmd("HMGET")
+            .arg(&key)
+            .arg("v")
+            .arg("s")
+            .pexpire(&key, millis(ttl) as i64);
+    }
+
     fn publish_command(&self) -> &'static str {
         match self.backend {
             RedisBackend::Single(_) => "PUBLISH",
@@ -348,16 +370,11 @@ fn millis(duration: Duration) -> u64 {
 #[async_trait]
 impl HotStore for RedisHotStore {
     async fn load(&self, game_id: &str, ttl: Duration) -> Result<Option<Versioned>, HotError> {
-        let key = self.keys.game_state(game_id);
+        let mut pipe = redis::pipe();
+        self.add_load(&mut pipe, game_id, ttl);
         let mut conn = self.conn().await?;
-        let ((version, state), _): ((Option<String>, Option<String>), bool) = redis::pipe()
-            .cmd("HMGET")
-            .arg(&key)
-            .arg("v")
-            .arg("s")
-            .pexpire(&key, millis(ttl) as i64)
-            .query_async(&mut conn)
-            .await?;
+        let ((version, state), _): ((Option<String>, Option<String>), bool) =
+            pipe.query_async(&mut conn).await?;
         versioned(game_id, version, state)
     }
 
@@ -370,23 +387,12 @@ impl HotStore for RedisHotStore {
         lock_ttl: Duration,
         state_ttl: Duration,
     ) -> Result<Option<Option<Versioned>>, HotError> {
-        let key = self.keys.game_state(game_id);
+        let mut pipe = redis::pipe();
+        pipe.add_command(self.lock_command(game_id, token, lock_ttl));
+        self.add_load(&mut pipe, game_id, state_ttl);
         let mut conn = self.conn().await?;
         let (taken, (version, state), _): (Option<String>, (Option<String>, Option<String>), bool) =
-            redis::pipe()
-                .cmd("SET")
-                .arg(self.keys.game_lock(game_id))
-                .arg(token)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(lock_ttl))
-                .cmd("HMGET")
-                .arg(&key)
-                .arg("v")
-                .arg("s")
-                .pexpire(&key, millis(state_ttl) as i64)
-                .query_async(&mut conn)
-                .await?;
+            pipe.query_async(&mut conn).await?;
         match taken {
             Some(_) => versioned(game_id, version, state).map(Some),
             None => Ok(None),
@@ -413,12 +419,8 @@ impl HotStore for RedisHotStore {
 
     async fn try_lock(&self, game_id: &str, token: &str, ttl: Duration) -> Result<bool, HotError> {
         let mut conn = self.conn().await?;
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(self.keys.game_lock(game_id))
-            .arg(token)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl))
+        let taken: Option<String> = self
+            .lock_command(game_id, token, ttl)
             .query_async(&mut conn)
             .await?;
         Ok(taken.is_some())
@@ -468,11 +470,10 @@ impl HotStore for RedisHotStore {
             _ => CommitOutcome::VersionChanged,
         };
         if cluster && outcome == CommitOutcome::Committed {
-            let timers = self.keys.timers(Timer::TurnDeadline);
-            let _: i64 = match commit.turn_deadline_ms {
-                Some(due_ms) => conn.zadd(timers, game_id, due_ms).await?,
-                None => conn.zrem(timers, game_id).await?,
-            };
+            match commit.turn_deadline_ms {
+                Some(due_ms) => self.schedule(Timer::TurnDeadline, game_id, due_ms).await?,
+                None => self.unschedule(Timer::TurnDeadline, game_id).await?,
+            }
         }
         Ok(outcome)
     }

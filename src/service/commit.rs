@@ -41,16 +41,8 @@ impl Arena {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
-            if let Some(stored) = self
-                .hot
-                .try_lock_and_load(game_id, &token, LOCK_TTL, self.ttl())
-                .await?
-            {
-                let lock = GameLock {
-                    game_id: game_id.to_string(),
-                    token,
-                };
-                return self.state_under(lock, stored).await;
+            if let Some(locked) = self.attempt_lock_and_load(game_id, &token).await? {
+                return Ok(locked);
             }
             if started.elapsed() > LOCK_WAIT {
                 return Err(ServiceError::Busy);
@@ -68,21 +60,29 @@ impl Arena {
         game_id: &str,
     ) -> ServiceResult<Option<(GameLock, GameState)>> {
         check_game_id(game_id)?;
-        let token = self.lock_token();
-        match self
+        self.attempt_lock_and_load(game_id, &self.lock_token())
+            .await
+    }
+
+    /// One attempt: the lock and the state in one hot-store call, `None` while another
+    /// holder has the lock.
+    async fn attempt_lock_and_load(
+        &self,
+        game_id: &str,
+        token: &str,
+    ) -> ServiceResult<Option<(GameLock, GameState)>> {
+        let Some(stored) = self
             .hot
-            .try_lock_and_load(game_id, &token, LOCK_TTL, self.ttl())
+            .try_lock_and_load(game_id, token, LOCK_TTL, self.ttl())
             .await?
-        {
-            Some(stored) => {
-                let lock = GameLock {
-                    game_id: game_id.to_string(),
-                    token,
-                };
-                self.state_under(lock, stored).await.map(Some)
-            }
-            None => Ok(None),
-        }
+        else {
+            return Ok(None);
+        };
+        let lock = GameLock {
+            game_id: game_id.to_string(),
+            token: token.to_string(),
+        };
+        self.state_under(lock, stored).await.map(Some)
     }
 
     fn lock_token(&self) -> String {
@@ -231,10 +231,7 @@ impl Arena {
                     new: encode(state)?,
                     events,
                     ttl: self.ttl(),
-                    turn_deadline_ms: match state.status() {
-                        GameStatus::Active => state.turn_deadline_ms,
-                        _ => None,
-                    },
+                    turn_deadline_ms: state.running_clock(),
                 },
             )
             .await?;

@@ -32,6 +32,15 @@ impl GameState {
         GameStatus::parse(&self.status).unwrap_or(GameStatus::Active)
     }
 
+    /// The deadline the move clock is running towards: the turn deadline while the game
+    /// is active, none otherwise. This is the game's entry in the turn-deadline index.
+    pub fn running_clock(&self) -> Option<i64> {
+        match self.status() {
+            GameStatus::Active => self.turn_deadline_ms,
+            _ => None,
+        }
+    }
+
     pub fn end_reason(&self) -> Option<EndReason> {
         self.end_reason.as_deref().and_then(EndReason::parse)
     }

@@ -76,16 +76,16 @@ impl Arena {
                 return Err(err);
             }
         };
-        let deadline = state.turn_deadline_ms;
-        if state.status() != GameStatus::Active || deadline.is_none_or(|d| d > now_ms()) {
+        let clock = state.running_clock();
+        if clock.is_none_or(|deadline| deadline > now_ms()) {
             // Moved or ended since it was scheduled: put the index right.
-            match (state.status(), deadline) {
-                (GameStatus::Active, Some(deadline)) => {
+            match clock {
+                Some(deadline) => {
                     self.hot
                         .schedule(Timer::TurnDeadline, game_id, deadline)
                         .await?
                 }
-                _ => self.hot.unschedule(Timer::TurnDeadline, game_id).await?,
+                None => self.hot.unschedule(Timer::TurnDeadline, game_id).await?,
             }
             self.release(lock).await;
             return Ok(());
