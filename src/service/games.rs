@@ -316,18 +316,24 @@ impl Arena {
     pub async fn live_games(&self) -> ServiceResult<Vec<LiveGame>> {
         let games = self.cold.games_with_status(GameStatus::Active, 50).await?;
         let players = self.player_refs(&games).await?;
-        let mut live = Vec::with_capacity(games.len());
-        for g in games {
+        // Each game's viewers and move count (the game row counts moves only once the
+        // game ends), fetched for all games at once rather than one game after another.
+        let details = futures_util::future::join_all(games.iter().map(|g| async {
             let presence = self.presence(&g.id).await?;
-            let Some(player1) = players.get(&g.player1_id).cloned() else {
-                continue;
-            };
-            // The game row counts moves only once the game ends.
             let move_count = self
                 .load_state(&g.id)
                 .await
                 .map(|state| state.moves.len())
                 .unwrap_or(0);
+            ServiceResult::Ok((presence, move_count))
+        }))
+        .await;
+        let mut live = Vec::with_capacity(games.len());
+        for (g, details) in games.into_iter().zip(details) {
+            let (presence, move_count) = details?;
+            let Some(player1) = players.get(&g.player1_id).cloned() else {
+                continue;
+            };
             live.push(LiveGame {
                 player1,
                 player2: g.player2_id.and_then(|id| players.get(&id).cloned()),
