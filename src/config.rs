@@ -30,6 +30,91 @@ pub struct Config {
     pub abandon_grace: Duration,
     /// How long a waiting game may wait for an opponent before it is cancelled.
     pub waiting_game_ttl: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (load balancers); everyone else is
+    /// identified by the socket's address.
+    pub trusted_proxies: Vec<IpRange>,
+    /// What one client may cost this instance.
+    pub limits: Limits,
+}
+
+/// Bounds on what clients may make an instance do (see docs/OPERATIONS.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's head must arrive within this of its first byte (or of the accept).
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// A lobby socket that has not identified within this is closed.
+    pub ws_identify_timeout: Duration,
+    /// Open connections one address may hold (trusted proxies are exempt); 0: no cap.
+    pub connections_per_address: usize,
+    /// Password hashes computed at once.
+    pub hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before a 503 `server_busy`.
+    pub hash_wait: Duration,
+    /// Log-in attempts on one account per [`Limits::login_window`] before 429.
+    pub login_attempts_per_account: u64,
+    pub login_window: Duration,
+    /// Sign-ups plus log-ins from one client address per [`Limits::address_window`].
+    pub auth_attempts_per_address: u64,
+    pub address_window: Duration,
+}
+
+/// An address or a CIDR block (`10.0.0.0/8`, `::1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(addr),
+            v4 => v4,
+        };
+        match (self.network, addr) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(prefix) => prefix
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(IpRange { network, prefix })
+    }
 }
 
 /// Bounds a game's per-move time limit must respect.
@@ -72,8 +157,79 @@ impl Config {
             move_time_limit_secs: parse(&get, "MOVE_TIME_LIMIT_SECONDS", 60)?,
             abandon_grace: Duration::from_secs(parse(&get, "ABANDON_GRACE_SECONDS", 60)?),
             waiting_game_ttl: Duration::from_secs(parse(&get, "WAITING_GAME_TTL_SECONDS", 3600)?),
+            trusted_proxies: parse_list(&get, "TRUSTED_PROXIES")?,
+            limits: Limits {
+                header_read_timeout: Duration::from_secs(parse(
+                    &get,
+                    "HTTP_HEADER_TIMEOUT_SECONDS",
+                    10,
+                )?),
+                idle_timeout: Duration::from_secs(parse(&get, "HTTP_IDLE_TIMEOUT_SECONDS", 75)?),
+                ws_identify_timeout: Duration::from_secs(parse(
+                    &get,
+                    "WS_IDENTIFY_TIMEOUT_SECONDS",
+                    10,
+                )?),
+                connections_per_address: parse(&get, "MAX_CONNECTIONS_PER_ADDRESS", 256)?,
+                hash_concurrency: parse(
+                    &get,
+                    "PASSWORD_HASH_CONCURRENCY",
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                )?,
+                hash_wait: Duration::from_millis(parse(&get, "PASSWORD_HASH_WAIT_MS", 2000)?),
+                login_attempts_per_account: parse(&get, "LOGIN_ATTEMPTS_PER_ACCOUNT", 10)?,
+                login_window: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900)?),
+                auth_attempts_per_address: parse(&get, "AUTH_ATTEMPTS_PER_ADDRESS", 30)?,
+                address_window: Duration::from_secs(parse(
+                    &get,
+                    "AUTH_ADDRESS_WINDOW_SECONDS",
+                    60,
+                )?),
+            },
             instance_id,
         };
+        for (name, value) in [
+            (
+                "HTTP_HEADER_TIMEOUT_SECONDS",
+                config.limits.header_read_timeout.as_secs(),
+            ),
+            (
+                "HTTP_IDLE_TIMEOUT_SECONDS",
+                config.limits.idle_timeout.as_secs(),
+            ),
+            (
+                "WS_IDENTIFY_TIMEOUT_SECONDS",
+                config.limits.ws_identify_timeout.as_secs(),
+            ),
+            (
+                "PASSWORD_HASH_CONCURRENCY",
+                config.limits.hash_concurrency as u64,
+            ),
+            (
+                "LOGIN_ATTEMPTS_PER_ACCOUNT",
+                config.limits.login_attempts_per_account,
+            ),
+            (
+                "LOGIN_LOCKOUT_SECONDS",
+                config.limits.login_window.as_secs(),
+            ),
+            (
+                "AUTH_ATTEMPTS_PER_ADDRESS",
+                config.limits.auth_attempts_per_address,
+            ),
+            (
+                "AUTH_ADDRESS_WINDOW_SECONDS",
+                config.limits.address_window.as_secs(),
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError {
+                    name,
+                    value: value.to_string(),
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
         if !MOVE_TIME_LIMIT_RANGE.contains(&config.move_time_limit_secs) {
             return Err(ConfigError {
                 name: "MOVE_TIME_LIMIT_SECONDS",
@@ -137,6 +293,31 @@ where
     }
 }
 
+/// A comma-separated list (empty when unset).
+fn parse_list<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Vec<T>, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    let Some(value) = get(name) else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse().map_err(|err: T::Err| ConfigError {
+                name,
+                reason: err.to_string(),
+                value: value.clone(),
+            })
+        })
+        .collect()
+}
+
 fn default_instance_id() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|name| name.trim().to_string())
@@ -179,6 +360,8 @@ impl fmt::Debug for Config {
             .field("move_time_limit_secs", &self.move_time_limit_secs)
             .field("abandon_grace", &self.abandon_grace)
             .field("waiting_game_ttl", &self.waiting_game_ttl)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -229,6 +412,43 @@ mod tests {
             "{printed}"
         );
         assert!(printed.contains("db:5432"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_blocks() {
+        let config =
+            config_from(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1,172.18.0.5")]).expect("valid list");
+        let trusted = |ip: &str| {
+            config
+                .trusted_proxies
+                .iter()
+                .any(|range| range.contains(ip.parse().unwrap()))
+        };
+        assert!(trusted("10.1.2.3"));
+        assert!(trusted("::1"));
+        assert!(trusted("172.18.0.5"));
+        assert!(trusted("::ffff:10.9.9.9"));
+        assert!(!trusted("172.18.0.6"));
+        assert!(!trusted("11.0.0.1"));
+        assert!(config_from(&[]).unwrap().trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_proxy_list_names_the_variable() {
+        for bad in ["10.0.0.0/33", "nginx", "10.0.0.1/x"] {
+            let err = config_from(&[("TRUSTED_PROXIES", bad)]).expect_err(bad);
+            assert!(err.to_string().contains("TRUSTED_PROXIES"), "{err}");
+        }
+    }
+
+    #[test]
+    fn limits_must_be_positive() {
+        let err = config_from(&[("HTTP_HEADER_TIMEOUT_SECONDS", "0")]).expect_err("zero");
+        assert!(
+            err.to_string().contains("HTTP_HEADER_TIMEOUT_SECONDS"),
+            "{err}"
+        );
+        assert!(config_from(&[("MAX_CONNECTIONS_PER_ADDRESS", "0")]).is_ok());
     }
 
     #[test]

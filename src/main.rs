@@ -4,6 +4,11 @@ use std::{path::PathBuf, process::ExitCode};
 
 use connect4_arena::{audit, cold::Cold, telemetry, Application, Config};
 
+/// mimalloc returns freed memory to the system; glibc's malloc kept the 19 MiB blocks
+/// of argon2 in per-thread arenas after a log-in flood (docs/DECISIONS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: connect4-arena [serve | migrate | verify <events-*.jsonl>...]
 
   serve     run the server (default); configuration from the environment (see README)

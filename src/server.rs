@@ -22,7 +22,9 @@ use crate::{
     cold::{Cold, ColdError},
     config::Config,
     fanout::{Fanout, LocalFanout, RedisFanout, Rooms},
-    hot::{connect_cluster, connect_pool, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore},
+    hot::{
+        connect_cluster, connect_single, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore,
+    },
     service::Arena,
     telemetry::Metrics,
 };
@@ -135,7 +137,7 @@ async fn build_arena(config: Config) -> Result<Arena, StartupError> {
             let backend = if config.redis_cluster {
                 connect_cluster(&urls).await?
             } else {
-                connect_pool(&urls[0]).await?.into()
+                connect_single(&urls[0]).await?
             };
             let fanout = if config.redis_cluster {
                 RedisFanout::start_sharded(&urls)

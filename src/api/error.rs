@@ -6,7 +6,7 @@ use poem::{http::StatusCode, IntoResponse, Response};
 use poem_openapi::{payload::Json, ApiResponse, Object};
 use serde::Serialize;
 
-use crate::service::ServiceError;
+use crate::service::{retry_secs, ServiceError};
 
 /// The body of every error response.
 #[derive(Clone, Debug, Object, Serialize)]
@@ -47,12 +47,24 @@ pub enum ApiError {
     /// The body is malformed or a value is out of range.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
-    /// Too many requests.
+    /// Too many attempts on an account (`too_many_attempts`) or from an address
+    /// (`rate_limited`); `Retry-After` says when to try again.
     #[oai(status = 429)]
-    TooManyRequests(Json<ErrorBody>),
-    /// A store is unavailable or the game is busy; retry.
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        Option<u64>,
+    ),
+    /// A store is unavailable, the game is busy or the server is saturated (`server_busy`,
+    /// with `Retry-After`); retry.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        Option<u64>,
+    ),
 }
 
 impl ApiError {
@@ -64,8 +76,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -77,8 +89,8 @@ impl ApiError {
             | Self::NotFound(body)
             | Self::Conflict(body)
             | Self::Unprocessable(body)
-            | Self::TooManyRequests(body)
-            | Self::Unavailable(body) => body,
+            | Self::TooManyRequests(body, _)
+            | Self::Unavailable(body, _) => body,
         }
     }
 }
@@ -97,20 +109,23 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         InvalidUsername(_) | InvalidPassword(_) | InvalidParameter(_) | ColumnOutOfRange => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Busy | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        TooManyAttempts { .. } | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Busy | Unavailable | ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         let body = Json(ErrorBody::new(err.code(), err.to_string()));
+        let retry_after = err.retry_after().as_ref().map(retry_secs);
         match status_of(&err) {
             StatusCode::UNAUTHORIZED => Self::Unauthorized(body),
             StatusCode::FORBIDDEN => Self::Forbidden(body),
             StatusCode::NOT_FOUND => Self::NotFound(body),
             StatusCode::CONFLICT => Self::Conflict(body),
             StatusCode::UNPROCESSABLE_ENTITY => Self::Unprocessable(body),
-            _ => Self::Unavailable(body),
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests(body, retry_after),
+            _ => Self::Unavailable(body, retry_after),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! call one `service` function, map its result. Errors become JSON in `error.rs`.
 
 mod auth;
+mod client;
 pub mod error;
 mod games;
 mod health;

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
 
-use super::{auth::BearerToken, error::ApiError, ApiTags};
+use poem::Request;
+
+use super::{auth::BearerToken, client::client_address, error::ApiError, ApiTags};
 use crate::{
     cold::PlayerRecord,
     service::{
@@ -81,11 +83,18 @@ impl PlayersApi {
     /// Register a player
     ///
     /// A taken username (case-insensitive) is a 409 `username_taken`, never a log-in.
+    /// Sign-ups and log-ins from one address are limited (429 `rate_limited`), and so is
+    /// password hashing (503 `server_busy`); both carry `Retry-After`.
     #[oai(path = "/players", method = "post")]
-    async fn register(&self, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
+    async fn register(
+        &self,
+        req: &Request,
+        body: Json<RegisterRequest>,
+    ) -> Result<Created, ApiError> {
+        let client = client_address(req, &self.arena.config.trusted_proxies);
         let registered = self
             .arena
-            .register(&body.username, body.password.as_deref())
+            .register(&body.username, body.password.as_deref(), client)
             .await?;
         Ok(Created::Created(Json(registered.into())))
     }

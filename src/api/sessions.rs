@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
-use super::{error::ApiError, players::PlayerSession, ApiTags};
+use poem::Request;
+
+use super::{client::client_address, error::ApiError, players::PlayerSession, ApiTags};
 use crate::service::Arena;
 
 #[derive(Object)]
@@ -22,11 +24,18 @@ impl SessionsApi {
     /// Log in with a password
     ///
     /// Returns a new token. Guests have no password and can't log in (401 `invalid_credentials`).
+    /// Too many attempts on one account are a 429 `too_many_attempts` until the window
+    /// closes; too many from one address a 429 `rate_limited` (both with `Retry-After`).
     #[oai(path = "/sessions", method = "post")]
-    async fn login(&self, body: Json<LoginRequest>) -> Result<Json<PlayerSession>, ApiError> {
+    async fn login(
+        &self,
+        req: &Request,
+        body: Json<LoginRequest>,
+    ) -> Result<Json<PlayerSession>, ApiError> {
+        let client = client_address(req, &self.arena.config.trusted_proxies);
         Ok(Json(
             self.arena
-                .login(&body.username, &body.password)
+                .login(&body.username, &body.password, client)
                 .await?
                 .into(),
         ))

@@ -76,6 +76,17 @@ impl Keys {
         format!("{}:{{mm}}:match:", self.prefix)
     }
 
+    /// Log-in attempts on one account (lower-cased username, known or not), counted in
+    /// a window that expires on its own.
+    pub fn login_attempts(&self, username: &str) -> String {
+        format!("{}:limit:login:{}", self.prefix, username.to_lowercase())
+    }
+
+    /// Sign-ups and log-ins from one client address, counted in a window.
+    pub fn address_attempts(&self, address: std::net::IpAddr) -> String {
+        format!("{}:limit:addr:{address}", self.prefix)
+    }
+
     /// Sorted set of timer members scored by when they are due (ms).
     pub fn timers(&self, timer: super::Timer) -> String {
         let name = match timer {

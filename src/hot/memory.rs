@@ -41,7 +41,11 @@ struct Inner {
     queue: HashMap<i64, Queued>,
     matches: HashMap<i64, Expiring<String>>,
     timers: HashMap<Timer, HashMap<String, i64>>,
+    attempts: HashMap<String, Expiring<u64>>,
 }
+
+/// Past this many rate-limit counters, expired ones are swept on the next count.
+const ATTEMPT_COUNTERS_SWEEP: usize = 10_000;
 
 impl Inner {
     /// Puts `member` in `timer`'s index, due at `due_ms`, or takes it out (`None`).
@@ -387,6 +391,32 @@ impl HotStore for MemoryHotStore {
             .take(limit)
             .map(|(_, member)| member)
             .collect())
+    }
+
+    async fn count_attempt(
+        &self,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), HotError> {
+        let mut inner = self.inner();
+        if inner.attempts.len() >= ATTEMPT_COUNTERS_SWEEP {
+            inner.attempts.retain(|_, counter| counter.alive());
+        }
+        let counter = inner
+            .attempts
+            .entry(key.to_string())
+            .or_insert_with(|| Expiring::new(0, window));
+        if !counter.alive() {
+            *counter = Expiring::new(0, window);
+        }
+        counter.value += 1;
+        let left = counter.expires.saturating_duration_since(Instant::now());
+        Ok((counter.value, left))
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<(), HotError> {
+        self.inner().attempts.remove(key);
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), HotError> {

@@ -17,15 +17,13 @@ use async_trait::async_trait;
 
 pub use self::keys::Keys;
 pub use self::memory::MemoryHotStore;
-pub use self::redis::{connect_cluster, connect_pool, RedisBackend, RedisHotStore, RedisPool};
+pub use self::redis::{connect_cluster, connect_single, RedisBackend, RedisHotStore, RedisLinks};
 
 /// Errors of the hot store (a Redis failure; the memory store never fails).
 #[derive(Debug, thiserror::Error)]
 pub enum HotError {
     #[error("redis: {0}")]
     Redis(#[from] ::redis::RedisError),
-    #[error("redis pool: {0}")]
-    Pool(String),
     #[error("corrupt hot state: {0}")]
     Corrupt(String),
 }
@@ -189,6 +187,15 @@ pub trait HotStore: Send + Sync {
     async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError>;
     /// Members due at `now_ms`, earliest first.
     async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError>;
+
+    /// Counts one attempt against `key` (a rate-limit name from [`Keys`]) in a fixed
+    /// window that opens with the first attempt. Returns the attempts counted in the
+    /// window so far, this one included, and how long until the window closes. Every
+    /// instance counts in the same place, so N instances don't grant N budgets.
+    async fn count_attempt(&self, key: &str, window: Duration)
+        -> Result<(u64, Duration), HotError>;
+    /// Forgets the attempts counted against `key`.
+    async fn clear_attempts(&self, key: &str) -> Result<(), HotError>;
 
     /// True when the store answers.
     async fn ping(&self) -> Result<(), HotError>;

@@ -1,143 +1,84 @@
 //! The Redis hot store. Every multi-step change is one Lua script (`redis::Script` runs
 //! EVALSHA and reloads the script after a `NOSCRIPT`), so a change is atomic whatever
-//! other instances do at the same moment. Commands go through a bb8 pool of
-//! connections to one Redis, or through one slot-aware cluster connection on Redis
-//! Cluster; every script and pipeline touches keys of a single hash slot.
+//! other instances do at the same moment. Every script and pipeline touches keys of a
+//! single hash slot.
 //!
-//! A pooled [`Link`] is checked with a `PING` only when it has not answered for
-//! [`ANSWERED_RECENTLY`]: under load a link is never idle that long, so no move pays a
-//! round trip for the check, while a link idle across a Redis restart is still tested
-//! (and replaced) before use. A link whose request failed at the connection level is
-//! dropped by the pool.
+//! No command needs a connection of its own (there are no blocking commands; Pub/Sub
+//! has its own connection in `fanout`), so commands are multiplexed: on one Redis they
+//! go round-robin over [`LINKS`] auto-reconnecting [`ConnectionManager`]s, each
+//! pipelining up to [`IN_FLIGHT_PER_LINK`] requests; on Redis Cluster through one
+//! slot-aware connection. Nobody waits for a free connection, so a burst of requests
+//! queues behind those limits (back-pressure) instead of timing out on a pool checkout.
+//! The readiness probe has a link of its own, so it answers whether Redis does, not
+//! whether this instance is busy.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use redis::{
-    aio::{ConnectionLike, MultiplexedConnection},
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
     cluster_async::ClusterConnection,
-    AsyncCommands, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Script, Value,
+    AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value,
 };
 
 use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
 
-/// A pooled link not heard from for longer than this is pinged before use.
-const ANSWERED_RECENTLY: Duration = Duration::from_millis(100);
+/// Multiplexed connections commands are spread over (one Redis).
+const LINKS: usize = 4;
+/// Requests one link has in flight at most; more wait for an answer (back-pressure).
+const IN_FLIGHT_PER_LINK: usize = 256;
+/// Commands queued for one link before callers wait to enqueue.
+const QUEUED_PER_LINK: usize = 1024;
+/// A command not answered within this is an error (Redis is stuck or gone).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A pool of Redis connections.
-pub type RedisPool = bb8::Pool<LinkManager>;
-
-/// One pooled connection and what the pool needs to know about its health.
-pub struct Link {
-    connection: MultiplexedConnection,
-    answered: Instant,
-    broken: bool,
+/// Connections to one Redis: [`LINKS`] for commands, one for the readiness probe.
+#[derive(Clone)]
+pub struct RedisLinks {
+    links: Vec<ConnectionManager>,
+    probe: ConnectionManager,
+    next: std::sync::Arc<AtomicUsize>,
 }
 
-impl Link {
-    fn note<T>(&mut self, result: &RedisResult<T>) {
-        match result {
-            Ok(_) => self.answered = Instant::now(),
-            Err(err) => {
-                self.broken |=
-                    err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error()
-            }
-        }
-    }
-}
-
-impl ConnectionLike for Link {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let result = self.connection.req_packed_command(cmd).await;
-            self.note(&result);
-            result
-        })
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let result = self
-                .connection
-                .req_packed_commands(pipeline, offset, count)
-                .await;
-            self.note(&result);
-            result
-        })
-    }
-
-    fn get_db(&self) -> i64 {
-        self.connection.get_db()
+impl RedisLinks {
+    fn pick(&self) -> ConnectionManager {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.links[n % self.links.len()].clone()
     }
 }
 
-/// Opens, checks and retires [`Link`]s for the pool.
-pub struct LinkManager {
-    client: Client,
-}
-
-impl bb8::ManageConnection for LinkManager {
-    type Connection = Link;
-    type Error = RedisError;
-
-    async fn connect(&self) -> Result<Link, RedisError> {
-        Ok(Link {
-            connection: self.client.get_multiplexed_async_connection().await?,
-            answered: Instant::now(),
-            broken: false,
-        })
+/// Connects to one Redis and checks that it answers.
+pub async fn connect_single(url: &str) -> Result<RedisBackend, HotError> {
+    let client = Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_concurrency_limit(IN_FLIGHT_PER_LINK)
+        .set_pipeline_buffer_size(QUEUED_PER_LINK)
+        .set_max_delay(Duration::from_secs(2));
+    let mut links = Vec::with_capacity(LINKS);
+    for _ in 0..LINKS {
+        links.push(ConnectionManager::new_with_config(client.clone(), config.clone()).await?);
     }
-
-    async fn is_valid(&self, link: &mut Link) -> Result<(), RedisError> {
-        if link.answered.elapsed() < ANSWERED_RECENTLY {
-            return Ok(());
-        }
-        redis::cmd("PING").query_async(link).await
-    }
-
-    fn has_broken(&self, link: &mut Link) -> bool {
-        link.broken
-    }
-}
-
-/// Opens a pool and checks that Redis answers.
-pub async fn connect_pool(url: &str) -> Result<RedisPool, HotError> {
-    let manager = LinkManager {
-        client: Client::open(url)?,
-    };
-    let pool = bb8::Pool::builder()
-        .max_size(16)
-        .connection_timeout(Duration::from_secs(3))
-        .build(manager)
-        .await?;
-    {
-        let mut conn = pool
-            .get()
-            .await
-            .map_err(|err| HotError::Pool(err.to_string()))?;
-        let _: () = redis::cmd("PING").query_async(&mut *conn).await?;
-    }
-    Ok(pool)
+    let mut probe = ConnectionManager::new_with_config(client, config).await?;
+    let _: () = redis::cmd("PING").query_async(&mut probe).await?;
+    Ok(RedisBackend::Single(RedisLinks {
+        links,
+        probe,
+        next: Default::default(),
+    }))
 }
 
 /// Where commands go.
 #[derive(Clone)]
 pub enum RedisBackend {
-    /// One Redis server, through a pool.
-    Single(RedisPool),
-    /// Redis Cluster: one multiplexed, slot-aware connection (needs no pool).
+    /// One Redis server, through multiplexed links.
+    Single(RedisLinks),
+    /// Redis Cluster: one multiplexed, slot-aware connection.
     Cluster(ClusterConnection),
-}
-
-impl From<RedisPool> for RedisBackend {
-    fn from(pool: RedisPool) -> Self {
-        RedisBackend::Single(pool)
-    }
 }
 
 /// Connects to Redis Cluster through its seed nodes and checks it answers.
@@ -149,13 +90,13 @@ pub async fn connect_cluster(seeds: &[String]) -> Result<RedisBackend, HotError>
     Ok(RedisBackend::Cluster(connection))
 }
 
-/// A connection for one operation.
-enum Conn<'a> {
-    Single(bb8::PooledConnection<'a, LinkManager>),
+/// A connection for one operation (a cheap handle on a shared, multiplexed one).
+enum Conn {
+    Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
 
-impl ConnectionLike for Conn<'_> {
+impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Conn::Single(conn) => conn.req_packed_command(cmd),
@@ -278,6 +219,17 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1
 "#;
 
+/// KEYS: counter. ARGV: window ms. Returns {attempts, ms until the window closes}.
+const COUNT_ATTEMPT: &str = r#"
+local attempts = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {attempts, left}
+"#;
+
 /// Hot state in Redis, shared by every instance.
 pub struct RedisHotStore {
     backend: RedisBackend,
@@ -288,6 +240,7 @@ pub struct RedisHotStore {
     rematch_vote: Script,
     try_pair: Script,
     queue_join: Script,
+    count_attempt: Script,
 }
 
 impl RedisHotStore {
@@ -301,6 +254,7 @@ impl RedisHotStore {
             rematch_vote: Script::new(REMATCH_VOTE),
             try_pair: Script::new(TRY_PAIR),
             queue_join: Script::new(QUEUE_JOIN),
+            count_attempt: Script::new(COUNT_ATTEMPT),
         }
     }
 
@@ -334,15 +288,11 @@ impl RedisHotStore {
         }
     }
 
-    async fn conn(&self) -> Result<Conn<'_>, HotError> {
-        match &self.backend {
-            RedisBackend::Single(pool) => pool
-                .get()
-                .await
-                .map(Conn::Single)
-                .map_err(|err| HotError::Pool(err.to_string())),
-            RedisBackend::Cluster(connection) => Ok(Conn::Cluster(connection.clone())),
-        }
+    async fn conn(&self) -> Result<Conn, HotError> {
+        Ok(match &self.backend {
+            RedisBackend::Single(links) => Conn::Single(links.pick()),
+            RedisBackend::Cluster(connection) => Conn::Cluster(connection.clone()),
+        })
     }
 }
 
@@ -673,8 +623,32 @@ impl HotStore for RedisHotStore {
             .await?)
     }
 
-    async fn ping(&self) -> Result<(), HotError> {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), HotError> {
         let mut conn = self.conn().await?;
+        let (attempts, left_ms): (u64, u64) = self
+            .count_attempt
+            .key(key)
+            .arg(millis(window))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok((attempts, Duration::from_millis(left_ms)))
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.del(key).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), HotError> {
+        let mut conn = match &self.backend {
+            RedisBackend::Single(links) => Conn::Single(links.probe.clone()),
+            RedisBackend::Cluster(connection) => Conn::Cluster(connection.clone()),
+        };
         let _: () = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())
     }

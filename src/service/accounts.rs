@@ -1,7 +1,17 @@
 //! Accounts that can't be hijacked. Registering a taken username is refused (never a
 //! log-in as that player). A guest's random token is its only credential; a player with
-//! a password can log in again. Passwords are hashed with argon2 off the async threads;
-//! tokens are 256 random bits, stored only as their SHA-256.
+//! a password can log in again. Tokens are 256 random bits, stored only as their SHA-256.
+//!
+//! Accounts that can't be used to take the server down or to list its players:
+//! - argon2 runs on the blocking pool, at most `PASSWORD_HASH_CONCURRENCY` hashes at
+//!   once (each needs 19 MiB); a request that can't get a slot within
+//!   `PASSWORD_HASH_WAIT_MS` is refused with `server_busy` instead of piling up;
+//! - every log-in attempt on an account counts in the hot store (shared by all
+//!   instances); past `LOGIN_ATTEMPTS_PER_ACCOUNT` in the window the account answers
+//!   `too_many_attempts` until the window closes, right password or not. A success
+//!   clears the count. Sign-ups and log-ins also count per client address;
+//! - an unknown name or a guest costs the same argon2 verification as a wrong password
+//!   (against a dummy hash made once), so timing does not tell which names exist.
 
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -9,9 +19,12 @@ use argon2::{
 };
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    net::IpAddr,
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
+
+use tokio::sync::Semaphore;
 
 use base64::Engine;
 use chrono::Utc;
@@ -22,6 +35,7 @@ use super::{Arena, ServiceError, ServiceResult};
 use crate::{
     audit::AuditEvent,
     cold::{ColdError, PlayerRecord},
+    config::Limits,
     game::INITIAL_RATING,
 };
 
@@ -109,33 +123,88 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-async fn hash_password(password: String) -> ServiceResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|_| ServiceError::Unavailable)?
-    .map_err(|err| {
-        tracing::error!(error = %err, "password hashing failed");
-        ServiceError::Unavailable
-    })
+/// When a request that found no hashing slot should try again.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Argon2 work, bounded: see the module doc.
+pub struct Passwords {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+    /// A hash of a random password with the same parameters as real ones, verified
+    /// when there is no real hash to verify against.
+    dummy: Arc<OnceLock<String>>,
 }
 
-async fn password_matches(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+impl Passwords {
+    pub fn new(limits: &Limits) -> Passwords {
+        Passwords {
+            slots: Arc::new(Semaphore::new(limits.hash_concurrency.max(1))),
+            wait: limits.hash_wait,
+            dummy: Arc::default(),
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a slot is free. The slot is held by the
+    /// blocking task itself, so a client that gives up does not free it early.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let slot = tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned())
+            .await
+            .map_err(|_| ServiceError::ServerBusy {
+                retry_after: BUSY_RETRY_AFTER,
+            })?
+            .map_err(|_| ServiceError::Unavailable)?;
+        tokio::task::spawn_blocking(move || {
+            let done = work();
+            drop(slot);
+            done
+        })
+        .await
+        .map_err(|_| ServiceError::Unavailable)
+    }
+
+    async fn hash(&self, password: String) -> ServiceResult<String> {
+        self.run(move || hash_now(&password)).await?.map_err(|err| {
+            tracing::error!(error = %err, "password hashing failed");
+            ServiceError::Unavailable
+        })
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash, the same work is done
+    /// against the dummy hash and the answer is no.
+    async fn verify(&self, password: String, stored: Option<String>) -> ServiceResult<bool> {
+        let dummy = Arc::clone(&self.dummy);
+        self.run(move || {
+            let real = stored.is_some();
+            let stored = stored.unwrap_or_else(|| {
+                dummy
+                    .get_or_init(|| {
+                        let mut random = [0u8; 16];
+                        rand::thread_rng().fill_bytes(&mut random);
+                        hash_now(&hex::encode(random)).unwrap_or_default()
+                    })
+                    .clone()
+            });
+            let matches = PasswordHash::new(&stored)
+                .map(|hash| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &hash)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            real && matches
+        })
+        .await
+    }
+}
+
+fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
 }
 
 impl Arena {
@@ -144,13 +213,15 @@ impl Arena {
         &self,
         username: &str,
         password: Option<&str>,
+        client: IpAddr,
     ) -> ServiceResult<Registered> {
+        self.count_address_attempt(client).await?;
         let username = username.trim();
         validate_username(username)?;
         let password_hash = match password {
             Some(password) => {
                 validate_password(password)?;
-                Some(hash_password(password.to_string()).await?)
+                Some(self.passwords.hash(password.to_string()).await?)
             }
             None => None,
         };
@@ -176,18 +247,36 @@ impl Arena {
         Ok(Registered { player, token })
     }
 
-    /// Logs a player with a password in again, with a new session.
-    pub async fn login(&self, username: &str, password: &str) -> ServiceResult<Registered> {
-        let player = self
-            .cold
-            .player_by_username(username.trim())
-            .await?
-            .ok_or(ServiceError::InvalidCredentials)?;
-        let Some(stored) = player.password_hash.clone() else {
+    /// Logs a player with a password in again, with a new session. Every attempt
+    /// counts against the account (see the module doc) before the password is checked,
+    /// so concurrent guesses can't slip past the limit.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> ServiceResult<Registered> {
+        self.count_address_attempt(client).await?;
+        let username = username.trim();
+        let limits = &self.config.limits;
+        // A name that breaks the rules can't exist: nothing to count, same work.
+        let account = validate_username(username)
+            .is_ok()
+            .then(|| self.keys.login_attempts(username));
+        if let Some(account) = &account {
+            let (attempts, left) = self.hot.count_attempt(account, limits.login_window).await?;
+            if attempts > limits.login_attempts_per_account {
+                return Err(ServiceError::TooManyAttempts { retry_after: left });
+            }
+        }
+        let player = self.cold.player_by_username(username).await?;
+        let stored = player.as_ref().and_then(|p| p.password_hash.clone());
+        let matches = self.passwords.verify(password.to_string(), stored).await?;
+        let Some(player) = player.filter(|_| matches) else {
             return Err(ServiceError::InvalidCredentials);
         };
-        if !password_matches(password.to_string(), stored).await {
-            return Err(ServiceError::InvalidCredentials);
+        if let Some(account) = &account {
+            self.hot.clear_attempts(account).await?;
         }
         let token = self.open_session(player.id).await?;
         self.audit(AuditEvent::new("player_logged_in").player(player.id))
@@ -213,6 +302,19 @@ impl Arena {
             .ok_or(ServiceError::Unauthorized)?;
         self.sessions.put(token_hash, player.clone());
         Ok(player)
+    }
+
+    /// Counts a sign-up or log-in from `client`; refuses it past the address budget.
+    async fn count_address_attempt(&self, client: IpAddr) -> ServiceResult<()> {
+        let limits = &self.config.limits;
+        let (attempts, left) = self
+            .hot
+            .count_attempt(&self.keys.address_attempts(client), limits.address_window)
+            .await?;
+        if attempts > limits.auth_attempts_per_address {
+            return Err(ServiceError::RateLimited { retry_after: left });
+        }
+        Ok(())
     }
 
     async fn open_session(&self, player_id: i64) -> ServiceResult<String> {

@@ -3,6 +3,8 @@
 //! Store failures are logged and counted where they are converted, and reach clients
 //! only as `unavailable` (their details may hold hostnames).
 
+use std::time::Duration;
+
 use crate::{cold::ColdError, game::MoveError, hot::HotError, telemetry};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,17 @@ pub enum ServiceError {
     StateChanged,
     #[error("A backing store is unavailable; retry later")]
     Unavailable,
+    #[error("Too many log-in attempts for this account; try again in {} s", retry_secs(.retry_after))]
+    TooManyAttempts { retry_after: Duration },
+    #[error("Too many sign-ups or log-ins from your address; try again in {} s", retry_secs(.retry_after))]
+    RateLimited { retry_after: Duration },
+    #[error("The server is busy; retry in {} s", retry_secs(.retry_after))]
+    ServerBusy { retry_after: Duration },
+}
+
+/// Whole seconds to wait, rounded up (a `Retry-After` of 0 would invite a hammering).
+pub fn retry_secs(wait: &Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0 || wait.is_zero())
 }
 
 impl ServiceError {
@@ -91,6 +104,19 @@ impl ServiceError {
             Self::Busy => "game_busy",
             Self::StateChanged => "state_changed",
             Self::Unavailable => "unavailable",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::ServerBusy { .. } => "server_busy",
+        }
+    }
+
+    /// How long the client should wait before retrying, when the error says so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::TooManyAttempts { retry_after }
+            | Self::RateLimited { retry_after }
+            | Self::ServerBusy { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 }

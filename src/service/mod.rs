@@ -33,7 +33,7 @@ use std::{
 use tokio::sync::watch;
 
 pub use accounts::{Registered, Session};
-pub use error::ServiceError;
+pub use error::{retry_secs, ServiceError};
 pub use matchmaking::PAIRING;
 pub use social::{Presence, Role, SocketPresence, PRESENCE_REFRESH};
 pub use sweeper::SWEEP_INTERVAL;
@@ -63,6 +63,7 @@ pub struct Arena {
     pub metrics: Arc<Metrics>,
     stats_cache: StatsCache,
     sessions: accounts::SessionCache,
+    passwords: accounts::Passwords,
     draining: AtomicBool,
     drain_signal: watch::Sender<bool>,
     next_socket: AtomicU64,
@@ -79,6 +80,7 @@ impl Arena {
         metrics: Arc<Metrics>,
     ) -> Arena {
         Arena {
+            passwords: accounts::Passwords::new(&config.limits),
             config,
             keys,
             hot,

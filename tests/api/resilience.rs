@@ -46,8 +46,8 @@ async fn a_lock_left_by_a_dead_instance_blocks_a_game_for_at_most_two_seconds() 
     let p2 = register(&nodes[0], "b").await;
     let game_id = start_game(&nodes[0], &p1, &nodes[0], &p2).await;
     // A "dead instance": takes the lock with its own token and never releases it.
-    let pool = connect_pool_for_test().await;
-    let store = RedisHotStore::new(pool, Keys::new(&spec.redis_prefix));
+    let backend = connect_redis_for_test().await;
+    let store = RedisHotStore::new(backend, Keys::new(&spec.redis_prefix));
     assert!(store
         .try_lock(&game_id, "dead-instance:1", Duration::from_secs(2))
         .await
@@ -72,8 +72,8 @@ async fn a_lock_left_by_a_dead_instance_blocks_a_game_for_at_most_two_seconds() 
     );
 }
 
-async fn connect_pool_for_test() -> connect4_arena::hot::RedisPool {
-    connect4_arena::hot::connect_pool(&redis_url())
+async fn connect_redis_for_test() -> connect4_arena::hot::RedisBackend {
+    connect4_arena::hot::connect_single(&redis_url())
         .await
         .expect("redis")
 }
