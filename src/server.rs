@@ -5,8 +5,20 @@
 //! drains: the instance turns not-ready, tells its sockets to reconnect elsewhere
 //! (close code 1012), stops accepting, lets in-flight requests finish, flushes the audit
 //! log and closes the database pool.
+//!
+//! The acceptor guards the listener against slow and greedy clients: a per-address
+//! connection cap, a header-read timeout and an idle keep-alive timeout.
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    io::{self, IoSlice},
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use poem::{
     http::uri::Scheme,
@@ -14,13 +26,17 @@ use poem::{
     web::{LocalAddr, RemoteAddr},
     Server,
 };
-use tokio::net::TcpStream;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+    time::{Instant, Sleep},
+};
 
 use crate::{
     api,
     audit::AuditLog,
     cold::{Cold, ColdError},
-    config::Config,
+    config::{Config, IpRange, Limits},
     fanout::{Fanout, LocalFanout, RedisFanout, Rooms},
     hot::{
         connect_cluster, connect_single, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore,
@@ -45,28 +61,281 @@ pub enum StartupError {
 /// A built instance, bound to its port, not yet serving.
 pub struct Application {
     arena: Arc<Arena>,
-    acceptor: NoDelayAcceptor,
+    acceptor: GuardedAcceptor,
     addr: SocketAddr,
 }
 
-/// Accepts TCP connections with Nagle's algorithm off. A move's reply and its broadcasts
-/// are small writes; with Nagle on, a write waiting behind an unacknowledged one sits
-/// until the peer's delayed ACK (tens of ms). Measured in docs/PERFORMANCE.md.
-struct NoDelayAcceptor(TcpAcceptor);
+/// Accepts TCP connections for poem, guarded against clients that hold them for
+/// nothing:
+/// - at most `MAX_CONNECTIONS_PER_ADDRESS` open connections per peer address (trusted
+///   proxies are exempt: they carry many clients; the proxy limits those). A connection
+///   over the cap is closed at once;
+/// - each connection is a [`GuardedStream`] (header-read and idle timeouts).
+///
+/// Nagle's algorithm is off: a move's reply and its broadcasts are small writes; with
+/// Nagle on, a write waiting behind an unacknowledged one sits until the peer's delayed
+/// ACK (tens of ms). Measured in docs/PERFORMANCE.md.
+struct GuardedAcceptor {
+    inner: TcpAcceptor,
+    limits: Limits,
+    trusted_proxies: Vec<IpRange>,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
 
-impl Acceptor for NoDelayAcceptor {
-    type Io = TcpStream;
+impl Acceptor for GuardedAcceptor {
+    type Io = GuardedStream;
 
     fn local_addr(&self) -> Vec<LocalAddr> {
-        self.0.local_addr()
+        self.inner.local_addr()
     }
 
-    async fn accept(&mut self) -> io::Result<(TcpStream, LocalAddr, RemoteAddr, Scheme)> {
-        let accepted = self.0.accept().await?;
-        if let Err(err) = accepted.0.set_nodelay(true) {
-            tracing::debug!(error = %err, "TCP_NODELAY not set");
+    async fn accept(&mut self) -> io::Result<(GuardedStream, LocalAddr, RemoteAddr, Scheme)> {
+        loop {
+            let (stream, local, remote, scheme) = self.inner.accept().await?;
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(error = %err, "TCP_NODELAY not set");
+            }
+            let peer = remote.as_socket_addr().map(|addr| addr.ip());
+            let capped = peer.filter(|ip| {
+                self.limits.connections_per_address > 0
+                    && !self.trusted_proxies.iter().any(|range| range.contains(*ip))
+            });
+            let slot = match capped {
+                Some(ip) => {
+                    match AddressSlot::take(&self.open, ip, self.limits.connections_per_address) {
+                        Some(slot) => Some(slot),
+                        None => {
+                            tracing::debug!(%ip, "connection refused: too many from this address");
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            };
+            return Ok((
+                GuardedStream::new(stream, &self.limits, slot),
+                local,
+                remote,
+                scheme,
+            ));
         }
-        Ok(accepted)
+    }
+}
+
+/// One open connection counted against its peer address; uncounted when dropped.
+struct AddressSlot {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl AddressSlot {
+    fn take(
+        open: &Arc<Mutex<HashMap<IpAddr, usize>>>,
+        ip: IpAddr,
+        cap: usize,
+    ) -> Option<AddressSlot> {
+        let mut counts = open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(ip).or_default();
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            open: Arc::clone(open),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Where an HTTP/1 connection is in its request cycle, as seen from its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for a request: the next byte must come before the deadline.
+    Idle,
+    /// A request head has begun: it must be complete (`CRLF CRLF`) before the deadline.
+    Head,
+    /// The head is in; the request is being served (no deadline: bodies are small and
+    /// handlers bound their own waits).
+    Serving,
+    /// Switched to WebSocket (or HTTP/2): the protocol above keeps its own time.
+    Upgraded,
+}
+
+/// A TCP stream that errors out (so hyper closes it) when a client is too slow: a
+/// request head must arrive within `HTTP_HEADER_TIMEOUT_SECONDS` of its first byte (and
+/// of the accept, for the first request), and a keep-alive connection may sit idle
+/// between requests for `HTTP_IDLE_TIMEOUT_SECONDS`. hyper's own header timeout needs a
+/// timer poem does not give it, so the bytes are watched here: the end of a head is the
+/// first `CRLF CRLF`, the end of a response the server's first write after it.
+struct GuardedStream {
+    inner: TcpStream,
+    phase: Phase,
+    deadline: Pin<Box<Sleep>>,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    /// How much of `CRLF CRLF` the head read so far ends with.
+    matched: u8,
+    /// Whether any byte has been read (to recognise the HTTP/2 preface).
+    started: bool,
+    _slot: Option<AddressSlot>,
+}
+
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+
+impl GuardedStream {
+    fn new(inner: TcpStream, limits: &Limits, slot: Option<AddressSlot>) -> GuardedStream {
+        GuardedStream {
+            inner,
+            phase: Phase::Idle,
+            deadline: Box::pin(tokio::time::sleep(limits.header_read_timeout)),
+            header_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+            matched: 0,
+            started: false,
+            _slot: slot,
+        }
+    }
+
+    fn restart_clock(&mut self, timeout: Duration) {
+        self.deadline.as_mut().reset(Instant::now() + timeout);
+    }
+
+    fn saw_request_bytes(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            if bytes.starts_with(HTTP2_PREFACE) {
+                self.phase = Phase::Upgraded;
+                return;
+            }
+        }
+        if self.phase == Phase::Idle {
+            self.phase = Phase::Head;
+            self.matched = 0;
+            self.restart_clock(self.header_timeout);
+        }
+        if self.phase != Phase::Head {
+            return;
+        }
+        for &byte in bytes {
+            self.matched = match (self.matched, byte) {
+                (0 | 2, b'\r') => self.matched + 1,
+                (1 | 3, b'\n') => self.matched + 1,
+                (_, b'\r') => 1,
+                _ => 0,
+            };
+            if self.matched == 4 {
+                self.phase = Phase::Serving;
+                return;
+            }
+        }
+    }
+
+    fn saw_response_bytes(&mut self, first: &[u8]) {
+        match self.phase {
+            Phase::Head | Phase::Serving if first.starts_with(b"HTTP/1.1 101") => {
+                self.phase = Phase::Upgraded;
+            }
+            Phase::Head | Phase::Serving | Phase::Idle => {
+                self.phase = Phase::Idle;
+                self.restart_clock(self.idle_timeout);
+            }
+            Phase::Upgraded => {}
+        }
+    }
+}
+
+impl AsyncRead for GuardedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if matches!(this.phase, Phase::Idle | Phase::Head)
+            && this.deadline.as_mut().poll(cx).is_ready()
+        {
+            let what = if this.phase == Phase::Idle {
+                "idle connection"
+            } else {
+                "request head"
+            };
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{what} timed out"),
+            )));
+        }
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = read {
+            this.saw_request_bytes(&buf.filled()[before..]);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for GuardedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            if n > 0 {
+                this.saw_response_bytes(buf);
+            }
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = written {
+            if n > 0 {
+                let first = bufs
+                    .iter()
+                    .find(|b| !b.is_empty())
+                    .map_or(&[][..], |b| &b[..]);
+                this.saw_response_bytes(first);
+            }
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 
@@ -74,7 +343,12 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let arena = Arc::new(build_arena(config).await?);
         let bind = SocketAddr::new(arena.config.bind, arena.config.port);
-        let acceptor = NoDelayAcceptor(TcpListener::bind(bind).into_acceptor().await?);
+        let acceptor = GuardedAcceptor {
+            inner: TcpListener::bind(bind).into_acceptor().await?,
+            limits: arena.config.limits.clone(),
+            trusted_proxies: arena.config.trusted_proxies.clone(),
+            open: Arc::default(),
+        };
         let addr = acceptor
             .local_addr()
             .first()

@@ -1,12 +1,14 @@
 //! The HTTP surface: poem-openapi resources (one file per resource), the WebSocket
 //! (`ws.rs`), `/metrics`, Swagger UI at `/docs`, the spec at `/openapi.json` and the
 //! single-page app from `STATIC_DIR` at `/`. Handlers are thin: parse, authenticate,
-//! call one `service` function, map its result. Errors become JSON in `error.rs`.
+//! call one `service` function, map its result. Errors become JSON in `error.rs`;
+//! every response carries the security headers of `headers.rs`.
 
 mod auth;
 mod client;
 pub mod error;
 mod games;
+mod headers;
 mod health;
 mod leaderboard;
 mod matchmaking;
@@ -79,6 +81,7 @@ pub fn openapi(arena: &Arc<Arena>) -> OpenApiService<impl poem_openapi::OpenApi,
 /// Every route of an instance.
 pub fn routes(arena: Arc<Arena>) -> impl Endpoint {
     let api = openapi(&arena);
+    let policies = Arc::new(headers::Policies::new(&api.swagger_ui_html()));
     let mut route = Route::new()
         .nest("/docs", api.swagger_ui())
         .at("/openapi.json", api.spec_endpoint())
@@ -91,6 +94,7 @@ pub fn routes(arena: Arc<Arena>) -> impl Endpoint {
         .around(serve_index)
         .data(arena)
         .catch_all_error(|err| async move { error::render_error(err) })
+        .around(move |next, req| headers::security_headers(next, req, Arc::clone(&policies)))
 }
 
 /// The API owns the root of the path space (it is nested at `/`), so the app's entry

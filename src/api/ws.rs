@@ -4,8 +4,12 @@
 //! seat; moves, rematch votes and resignations call the same use-cases as REST.
 //!
 //! Limits: messages of at most [`MAX_MESSAGE`] bytes (larger: a `message_too_large`
-//! error, then close 1009; the protocol layer drops anything over [`MAX_FRAME`]), [`RATE_PER_SECOND`] messages per second with a small burst (beyond:
-//! `rate_limited` errors, and persistent abuse closes with 1008). Small per-socket
+//! error, then close 1009; the protocol layer refuses anything over [`MAX_FRAME`]
+//! without reading it, also with 1009), text that is not UTF-8 closes with 1007 (RFC
+//! 6455, 7.4.1), [`RATE_PER_SECOND`] messages per second with a small burst (beyond:
+//! `rate_limited` errors, and persistent abuse closes with 1008). A lobby socket that
+//! has not identified within `WS_IDENTIFY_TIMEOUT_SECONDS` closes with 1008 (a game
+//! socket that never identifies is a spectator, which is allowed). Small per-socket
 //! buffers keep 10k sockets cheap.
 
 use std::{
@@ -72,6 +76,22 @@ pub async fn game_socket(
     ws.config(socket_config())
         .on_upgrade(move |socket| async move { GameSocket::new(arena, game_id).run(socket).await })
         .into_response()
+}
+
+/// The close frame owed to a client whose frame the protocol layer refused: 1009 for
+/// a frame or message over the size limit, 1007 for text that is not UTF-8. poem hands
+/// tungstenite's error over as text, so its messages are matched ("Space limit
+/// exceeded: …", "UTF-8 encoding error: …"; the close-code tests pin them). Anything
+/// else is a broken connection: no frame can be sent.
+fn refusal(err: &std::io::Error) -> Option<(CloseCode, String)> {
+    let text = err.to_string();
+    if text.starts_with("Space limit exceeded") {
+        Some((CloseCode::Size, "message too large".into()))
+    } else if text.starts_with("UTF-8 encoding error") {
+        Some((CloseCode::Invalid, "text frames must be UTF-8".into()))
+    } else {
+        None
+    }
 }
 
 #[derive(Deserialize)]
@@ -222,7 +242,7 @@ impl GameSocket {
                     None | Some(Ok(Message::Close(_))) => return None,
                     Some(Err(err)) => {
                         tracing::debug!(error = %err, "socket read failed");
-                        return None;
+                        return refusal(&err);
                     }
                     Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
                         let _ = self.send(sink, events::error_event(&format!("Message too large (max {MAX_MESSAGE} bytes)"), "message_too_large")).await;
@@ -530,7 +550,10 @@ async fn serve_lobby(
         refused: 0,
     };
     let mut room = None;
+    let identify_by = tokio::time::sleep(arena.config.limits.ws_identify_timeout);
+    tokio::pin!(identify_by);
     loop {
+        let identified = room.is_some();
         let next_event = async {
             match &mut room {
                 Some(subscription) => Some(crate::fanout::Subscription::recv(subscription).await),
@@ -539,7 +562,8 @@ async fn serve_lobby(
         };
         tokio::select! {
             frame = stream.next() => match frame {
-                None | Some(Ok(Message::Close(_))) | Some(Err(_)) => return None,
+                None | Some(Ok(Message::Close(_))) => return None,
+                Some(Err(err)) => return refusal(&err),
                 Some(Ok(Message::Text(text))) => {
                     if !rate.allow() {
                         if rate.refused > MAX_REFUSED {
@@ -574,6 +598,9 @@ async fn serve_lobby(
                 Some(None) => return Some((CloseCode::Again, "reconnect".into())),
                 None => {}
             },
+            _ = &mut identify_by, if !identified => {
+                return Some((CloseCode::Policy, "identify first".into()));
+            }
             _ = drain.changed() => return Some((CloseCode::Restart, "server restarting; reconnect".into())),
         }
     }
