@@ -32,9 +32,10 @@ pub struct Policies {
 impl Policies {
     /// Policies for the app and for the Swagger page `docs_html`.
     pub fn new(docs_html: &str) -> Policies {
-        let hashes = |tag: &str| {
-            inline_blocks(docs_html, tag)
-                .map(|block| {
+        let hashes = |wanted: &str| {
+            inline_blocks(docs_html)
+                .filter(|(tag, _)| *tag == wanted)
+                .map(|(_, block)| {
                     let digest = Sha256::digest(block.as_bytes());
                     format!(
                         " 'sha256-{}'",
@@ -57,21 +58,24 @@ impl Policies {
     }
 }
 
-/// The text of each inline `<tag>…</tag>` block (elements with a `src` are skipped).
-fn inline_blocks<'a>(html: &'a str, tag: &str) -> impl Iterator<Item = &'a str> + 'a {
-    let open = format!("<{tag}");
-    let close = format!("</{tag}>");
+/// Each inline `<script>` or `<style>` block of `html` as (tag, text), in document
+/// order (elements with a `src` are skipped). A block's text runs to its own closing
+/// tag, so markup quoted inside a script is never taken for an element.
+fn inline_blocks(html: &str) -> impl Iterator<Item = (&'static str, &str)> + '_ {
     let mut rest = html;
     std::iter::from_fn(move || loop {
-        let start = rest.find(&open)?;
-        let after = &rest[start + open.len()..];
+        let (start, tag) = ["script", "style"]
+            .into_iter()
+            .filter_map(|tag| rest.find(&format!("<{tag}")).map(|at| (at, tag)))
+            .min()?;
+        let after = &rest[start + tag.len() + 1..];
         let head_end = after.find('>')?;
         let attributes = &after[..head_end];
         let body = &after[head_end + 1..];
-        let end = body.find(&close)?;
-        rest = &body[end + close.len()..];
+        let end = body.find(&format!("</{tag}>"))?;
+        rest = &body[end + tag.len() + 3..];
         if !attributes.contains("src=") {
-            return Some(&body[..end]);
+            return Some((tag, &body[..end]));
         }
     })
 }
@@ -105,13 +109,16 @@ mod tests {
 
     #[test]
     fn inline_blocks_skip_external_scripts() {
-        let html = r#"<script src="/a.js"></script><style>b{}</style><script>one()</script>
+        let html = r#"<script src="/a.js"></script><style>b{}</style><script>one("<style>")</script>
             <script type="module">two()</script>"#;
         assert_eq!(
-            inline_blocks(html, "script").collect::<Vec<_>>(),
-            ["one()", "two()"]
+            inline_blocks(html).collect::<Vec<_>>(),
+            [
+                ("style", "b{}"),
+                ("script", r#"one("<style>")"#),
+                ("script", "two()")
+            ]
         );
-        assert_eq!(inline_blocks(html, "style").collect::<Vec<_>>(), ["b{}"]);
     }
 
     #[test]

@@ -403,13 +403,14 @@ impl GameSocket {
             .socket_joined(&self.game_id, role, self.id)
             .await
             .ok();
-        let (seat, player_id) = match role {
-            Role::Player(seat) => (Some(seat), self.player.as_ref().map(|p| p.id)),
-            Role::Spectator => (None, None),
+        let seat = match role {
+            Role::Player(seat) => seat,
+            Role::Spectator => return self.arena.announce_viewers(&self.game_id, true),
         };
+        let player_id = self.player.as_ref().map(|p| p.id);
         if let Err(err) = self
             .arena
-            .announce_presence(&self.game_id, seat, player_id, true)
+            .announce_presence(&self.game_id, Some(seat), player_id, true)
             .await
         {
             tracing::warn!(error = %err, "presence announcement failed");
@@ -424,14 +425,7 @@ impl GameSocket {
             tracing::warn!(error = %err, "presence removal failed");
         }
         if presence.role == Role::Spectator {
-            if let Err(err) = self
-                .arena
-                .announce_presence(&self.game_id, None, None, false)
-                .await
-            {
-                tracing::warn!(error = %err, "presence announcement failed");
-            }
-            return;
+            return self.arena.announce_viewers(&self.game_id, false);
         }
         if let Some(seat) = self.seat {
             let player_id = self.player.as_ref().map(|p| p.id);

@@ -5,8 +5,17 @@
 //! Presence is a sorted set per game of `<role>|<instance>|<socket>` members scored by
 //! their last refresh; sockets refresh every [`PRESENCE_REFRESH`], and a member not
 //! refreshed within [`PRESENCE_WINDOW_MS`] (its instance died) no longer counts.
+//!
+//! Seats coming and going are announced at once. Spectators are announced as a viewer
+//! count at most once per [`VIEWER_ANNOUNCE_EVERY`] per game and instance: each
+//! announcement reaches every socket of the game, so announcing each of a crowd that
+//! arrives at once would cost the square of its size.
 
-use std::time::Duration;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -22,6 +31,8 @@ use crate::{
 pub const PRESENCE_REFRESH: Duration = Duration::from_secs(15);
 /// A presence entry older than this no longer counts.
 pub const PRESENCE_WINDOW_MS: i64 = 45_000;
+/// Spectator arrivals and departures of one game are announced at most this often.
+pub const VIEWER_ANNOUNCE_EVERY: Duration = Duration::from_millis(500);
 /// How long rematch votes are kept.
 const REMATCH_VOTE_TTL: Duration = Duration::from_secs(3600);
 
@@ -53,6 +64,23 @@ pub struct Presence {
 impl Presence {
     pub fn online_json(&self) -> serde_json::Value {
         json!({"1": self.seats[0], "2": self.seats[1]})
+    }
+}
+
+/// Games of this instance with a viewer-count announcement on its way.
+#[derive(Default)]
+pub struct PendingViewerCounts(Mutex<HashSet<String>>);
+
+impl PendingViewerCounts {
+    /// True if no announcement for the game was pending (the caller sends one).
+    fn claim(&self, game_id: &str) -> bool {
+        let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pending.insert(game_id.to_string())
+    }
+
+    fn release(&self, game_id: &str) {
+        let mut pending = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pending.remove(game_id);
     }
 }
 
@@ -128,6 +156,26 @@ impl Arena {
             &presence,
         );
         self.publish(game_id, &event).await
+    }
+
+    /// Announces the game's viewer count after a spectator came (`connected`) or went,
+    /// coalesced with every other change in the next [`VIEWER_ANNOUNCE_EVERY`].
+    pub fn announce_viewers(self: &Arc<Self>, game_id: &str, connected: bool) {
+        if !self.viewer_counts.claim(game_id) {
+            return;
+        }
+        let arena = Arc::clone(self);
+        let game_id = game_id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(VIEWER_ANNOUNCE_EVERY).await;
+            arena.viewer_counts.release(&game_id);
+            if let Err(err) = arena
+                .announce_presence(&game_id, None, None, connected)
+                .await
+            {
+                tracing::warn!(error = %err, game_id, "viewer announcement failed");
+            }
+        });
     }
 
     pub(super) async fn publish(&self, game_id: &str, event: &str) -> ServiceResult<()> {

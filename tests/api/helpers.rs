@@ -236,13 +236,23 @@ impl ClusterSpec {
                 "STATIC_DIR".to_string(),
                 concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
             ),
+            // Every test client is 127.0.0.1: one address standing for many users. The
+            // tests of these limits set their own values (later entries win).
+            (
+                "AUTH_ATTEMPTS_PER_ADDRESS".to_string(),
+                "1000000".to_string(),
+            ),
+            ("MAX_CONNECTIONS_PER_ADDRESS".to_string(), "0".to_string()),
         ];
         if let Some(redis) = &self.redis_url {
             vars.push(("REDIS_URL".into(), redis.clone()));
         }
         vars.extend(self.extra.iter().cloned());
         let config = Config::from_lookup(|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
         })
         .expect("test config");
         let app = Application::build(config).await.expect("instance starts");
