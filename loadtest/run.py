@@ -53,7 +53,7 @@ REPO = os.path.dirname(HERE)
 BINARY = os.path.join(REPO, "target", "release", "connect4-arena")
 TEMPLATE = os.path.join(REPO, "infra", "nginx", "connect4.conf.template")
 REPORT = os.path.join(REPO, "docs", "PERFORMANCE.md")
-K6_SCENARIOS = ("rest_moves", "ws_games", "matchmaking", "soak")
+K6_SCENARIOS = ("rest_moves", "ws_games", "matchmaking", "soak", "abuse")
 SCENARIOS = K6_SCENARIOS + ("idle",)
 PG = dict(host="127.0.0.1", port="5432", user="postgres")
 REDIS = ("127.0.0.1", 6379)
@@ -1175,13 +1175,18 @@ def run_k6(args, k6, k6_holder, instances, nginx, sampler, run_dir, db, prefix, 
         if args.scenario == "soak":
             # Setup calls go straight to an instance too: nginx is not in the path at all.
             k6_env["BASE_URL"] = f"http://127.0.0.1:{instances[0].port}"
+    if args.scenario == "abuse":
+        # One instance takes it all, straight (nginx would add its own queueing).
+        k6_env["BASE_URL"] = f"http://127.0.0.1:{instances[0].port}"
+        k6_env["WS_URLS"] = f"ws://127.0.0.1:{instances[0].port}"
+        ctx["where_text"] = ", straight to the instance, no nginx"
     if args.scenario == "soak":
         hold = duration_s
         k6_env.update({"SOCKETS": str(args.sockets), "RAMP_S": str(args.ramp), "HOLD_S": str(hold)})
     for item in args.env:
         k, _, v = item.partition("=")
         k6_env[k] = v
-    ctx["via_nginx"] = not (args.direct and args.scenario == "soak")
+    ctx["via_nginx"] = not (args.direct and args.scenario == "soak") and args.scenario != "abuse"
     if args.direct and args.scenario == "ws_games":
         ctx["where_text"] = (" behind nginx for REST; the two sockets of each game connect directly to two different "
                              "instances" if len(instances) > 1 else ", sockets connect directly")
@@ -1384,6 +1389,31 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
                 rows.append((f"{inst.name} RSS while holding the sockets: start of hold / end of hold / max (MiB)",
                              f"{fmt(u['rss_start'])} / {fmt(u['rss_end'])} / {fmt(u['rss_max'])}"
                              + (f" (≈ {per:.1f} KiB per socket incl. the idle baseline)" if per and len(instances) == 1 else "")))
+    elif args.scenario == "abuse":
+        rows.append(("log-in flood answers: 401 wrong password / 503 `server_busy` / 429 limited",
+                     " / ".join(fmt(counter(summary, f"abuse_login_{s}")) for s in (401, 503, 429))))
+        t = trend(summary, "abuse_login_ms")
+        if t:
+            rows.append(("flood log-in round trip p50 / p99 / max (ms)",
+                         f"{fmt(t['med'], 1)} / {fmt(t['p(99)'], 1)} / {fmt(t['max'], 0)}"))
+        rows.append(("WebSocket upgrades in the burst: accepted / refused (503 or other)",
+                     f"{fmt(counter(summary, 'abuse_upgrades_ok'))} / {fmt(counter(summary, 'abuse_upgrades_refused'))}"))
+        t = trend(summary, "abuse_upgrade_ms")
+        if t:
+            rows.append(("upgrade → open p50 / p99 / max (ms)",
+                         f"{fmt(t['med'], 1)} / {fmt(t['p(99)'], 1)} / {fmt(t['max'], 0)}"))
+        rows.append(("`/health/ready` answers other than 200", fmt(counter(summary, "abuse_ready_not_200"))))
+        for phase in ("flood", "burst", "quiet"):
+            t = trend(summary, f"abuse_other_ms_{phase}")
+            if t:
+                rows.append((f"other requests (`GET /games/{{id}}`, `/health/ready`) during the {phase}: "
+                             f"p50 / p99 / max (ms)",
+                             f"{fmt(t['med'], 1)} / {fmt(t['p(99)'], 1)} / {fmt(t['max'], 0)}"))
+        for inst in instances:
+            u = sampler.usage(inst.name, t_start - 1, t_end)
+            if u:
+                rows.append((f"{inst.name} RSS: before / peak / settled at the end (MiB)",
+                             f"{fmt(u['rss_start'])} / {fmt(u['rss_max'])} / {fmt(u['rss_end'])}"))
     rows.append(("errors (client-side, by where:code)", err_text))
     if http_failed:
         rows.append(("HTTP requests failed (k6 `http_req_failed`)",
@@ -1391,7 +1421,8 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
     if rejected:
         rows.append(("moves refused by the servers (`c4_moves_rejected_total`)", fmt(int(rejected))))
     ctx["title"] = {"rest_moves": "REST moves", "ws_games": "WebSocket games", "matchmaking": "Matchmaking bursts",
-                    "soak": "WebSocket connection soak"}[args.scenario] + \
+                    "soak": "WebSocket connection soak",
+                    "abuse": "Abuse: log-in flood and upgrade burst"}[args.scenario] + \
         f", {args.instances} instance(s)" + (f", {args.vus} VUs" if args.vus else "") + \
         (f" ({args.label})" if args.label else "")
 

@@ -316,6 +316,9 @@ export class Connect4Stack extends Stack {
         REDIS_URL: redisUrl,
         REDIS_PREFIX: 'c4',
         GAME_TTL_SECONDS: '86400',
+        // The load balancer's nodes live in the VPC: only they may name the client in
+        // X-Forwarded-For (the sign-up and log-in limits count per client).
+        TRUSTED_PROXIES: vpc.vpcCidrBlock,
         AUDIT_DIR: '/data/audit',
         STATIC_DIR: '/app/static',
         RUST_LOG: config.rustLog,

@@ -131,6 +131,8 @@ describe('Connect4Stack', () => {
       assert.equal(env.DB_OPTIONS, 'sslmode=require');
       assert.equal(env.PORT, String(CONTAINER_PORT));
       assert.equal(env.AUDIT_DIR, '/data/audit');
+      // The load balancer's nodes (in the VPC) may name the client in X-Forwarded-For.
+      assert.deepEqual(env.TRUSTED_PROXIES, { 'Fn::GetAtt': [only(template, 'AWS::EC2::VPC')[0], 'CidrBlock'] });
       const redisId = only(template, 'AWS::ElastiCache::ReplicationGroup')[0];
       assert.deepEqual(env.REDIS_URL, {
         'Fn::Join': [

@@ -39,6 +39,9 @@ use crate::{
 
 /// How long a socket may stay unidentified before it counts as a spectator.
 const SPECTATOR_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+/// First and longest wait before a failed resync is tried again.
+const RESYNC_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
+const RESYNC_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 /// Largest accepted message, in bytes.
 pub const MAX_MESSAGE: usize = 4096;
 /// Largest frame the protocol layer reads at all (so an oversized message can still be
@@ -236,6 +239,12 @@ impl GameSocket {
             last: Instant::now(),
             refused: 0,
         };
+        // A resync that could not load the state (the hot store reconnecting after the
+        // fan-out did) is tried again, with back-off, until one goes out.
+        let mut resync_wait = RESYNC_RETRY_FIRST;
+        let resync = tokio::time::sleep(std::time::Duration::ZERO);
+        tokio::pin!(resync);
+        let mut resync_pending = false;
         loop {
             tokio::select! {
                 frame = stream.next() => match frame {
@@ -269,10 +278,17 @@ impl GameSocket {
                         self.arena.metrics.broadcasts_delivered.fetch_add(1, Relaxed);
                     }
                     Ok(RoomEvent::Resync) | Err(RecvError::Lagged(_)) => {
-                        self.send_state(sink, Some("resync")).await.ok()?;
+                        resync_wait = RESYNC_RETRY_FIRST;
+                        resync_pending = !self.send_state(sink, Some("resync")).await.ok()?;
+                        resync.as_mut().reset(tokio::time::Instant::now() + resync_wait);
                     }
                     Err(RecvError::Closed) => return Some((CloseCode::Again, "reconnect".into())),
                 },
+                _ = &mut resync, if resync_pending => {
+                    resync_pending = !self.send_state(sink, Some("resync")).await.ok()?;
+                    resync_wait = (resync_wait * 2).min(RESYNC_RETRY_MAX);
+                    resync.as_mut().reset(tokio::time::Instant::now() + resync_wait);
+                }
                 _ = &mut spectate, if self.presence.is_none() => {
                     self.take_role(Role::Spectator).await;
                 },
@@ -294,15 +310,16 @@ impl GameSocket {
         sink.send(Message::Text(text)).await
     }
 
-    async fn send_state(&self, sink: &mut Sink, reason: Option<&str>) -> std::io::Result<()> {
-        let text = match self.arena.game_view(&self.game_id).await {
+    /// Sends the full state (true), or the error that prevented it (false).
+    async fn send_state(&self, sink: &mut Sink, reason: Option<&str>) -> std::io::Result<bool> {
+        let (text, sent) = match self.arena.game_view(&self.game_id).await {
             Ok(view) => {
                 let presence = self.arena.presence(&self.game_id).await.ok();
-                events::state_event(&view, presence.as_ref(), reason)
+                (events::state_event(&view, presence.as_ref(), reason), true)
             }
-            Err(err) => events::error_event(&err.to_string(), err.code()),
+            Err(err) => (events::error_event(&err.to_string(), err.code()), false),
         };
-        self.send(sink, text).await
+        self.send(sink, text).await.map(|()| sent)
     }
 
     /// Handles one client message. Refusals are answered on this socket only.
@@ -315,7 +332,7 @@ impl GameSocket {
         };
         let outcome = match request {
             Request::Identify(token) => return self.identify(sink, &token).await,
-            Request::Sync => return self.send_state(sink, Some("sync")).await,
+            Request::Sync => return self.send_state(sink, Some("sync")).await.map(drop),
             Request::Ping => return self.send(sink, events::pong_event()).await,
             Request::Move {
                 player: claimed,
@@ -385,7 +402,7 @@ impl GameSocket {
         }
         self.take_role(seat.map(Role::Player).unwrap_or(Role::Spectator))
             .await;
-        self.send_state(sink, Some("identified")).await
+        self.send_state(sink, Some("identified")).await.map(drop)
     }
 
     /// Records this socket's role in the game's presence and tells everyone (a seat

@@ -58,7 +58,11 @@ pub async fn connect_single(url: &str) -> Result<RedisBackend, HotError> {
         .set_connection_timeout(Some(Duration::from_secs(3)))
         .set_concurrency_limit(IN_FLIGHT_PER_LINK)
         .set_pipeline_buffer_size(QUEUED_PER_LINK)
-        .set_max_delay(Duration::from_secs(2));
+        // A restarted Redis is usually back within a second: retry soon and often
+        // (10, 20, 40 … 500 ms), so requests fail for no longer than it is away.
+        .set_min_delay(Duration::from_millis(10))
+        .set_max_delay(Duration::from_millis(500))
+        .set_number_of_retries(12);
     let mut links = Vec::with_capacity(LINKS);
     for _ in 0..LINKS {
         links.push(ConnectionManager::new_with_config(client.clone(), config.clone()).await?);
