@@ -432,6 +432,22 @@ mod tests {
         MemoryHotStore::new(Arc::new(Rooms::default()), Keys::new("c4"))
     }
 
+    #[tokio::test]
+    async fn attempts_count_in_a_window_that_closes_on_its_own() {
+        let store = store();
+        let window = Duration::from_millis(200);
+        for expected in 1..=3 {
+            let (attempts, left) = store.count_attempt("k", window).await.unwrap();
+            assert_eq!(attempts, expected);
+            assert!(left <= window && left > Duration::ZERO, "{left:?}");
+        }
+        assert_eq!(store.count_attempt("other", window).await.unwrap().0, 1);
+        tokio::time::sleep(window).await;
+        assert_eq!(store.count_attempt("k", window).await.unwrap().0, 1);
+        store.clear_attempts("k").await.unwrap();
+        assert_eq!(store.count_attempt("k", window).await.unwrap().0, 1);
+    }
+
     const RULES: PairingRules = PairingRules {
         base: 200,
         widen_per_second: 50,
