@@ -48,16 +48,25 @@ async fn a_lock_left_by_a_dead_instance_blocks_a_game_for_at_most_two_seconds() 
     // A "dead instance": takes the lock with its own token and never releases it.
     let pool = connect_pool_for_test().await;
     let store = RedisHotStore::new(pool, Keys::new(&spec.redis_prefix));
-    assert!(store
-        .try_lock(&game_id, "dead-instance:1", Duration::from_secs(2))
-        .await
-        .unwrap());
+    let lock = |token: &'static str| {
+        let store = &store;
+        let game_id = game_id.clone();
+        async move {
+            store
+                .try_lock_and_load(
+                    &game_id,
+                    token,
+                    Duration::from_secs(2),
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(lock("dead-instance:1").await.is_some());
     // Nobody else may release it.
     store.unlock(&game_id, "someone-else").await.unwrap();
-    assert!(!store
-        .try_lock(&game_id, "other", Duration::from_secs(2))
-        .await
-        .unwrap());
+    assert!(lock("other").await.is_none());
     let started = Instant::now();
     let (status, body) = play(&nodes[0], &p1, &game_id, 3).await;
     assert_eq!(status, 200, "{body}");
