@@ -54,7 +54,7 @@ pub(super) struct GameTx<'a> {
 
 /// One attempt at the lock.
 enum Attempt<'a> {
-    Held(GameTx<'a>),
+    Held(Box<GameTx<'a>>),
     Busy,
     /// An interrupted change was reconciled (and the lock released): try again.
     Reconciled,
@@ -70,7 +70,7 @@ impl Arena {
         let mut pause = Duration::from_millis(1);
         loop {
             match self.attempt(game_id).await? {
-                Attempt::Held(tx) => return Ok(tx),
+                Attempt::Held(tx) => return Ok(*tx),
                 Attempt::Reconciled => continue,
                 Attempt::Busy => {}
             }
@@ -89,7 +89,7 @@ impl Arena {
         check_game_id(game_id)?;
         loop {
             match self.attempt(game_id).await? {
-                Attempt::Held(tx) => return Ok(Some(tx)),
+                Attempt::Held(tx) => return Ok(Some(*tx)),
                 Attempt::Reconciled => continue,
                 Attempt::Busy => return Ok(None),
             }
@@ -117,7 +117,7 @@ impl Arena {
         };
         let hot = loaded.state.as_ref().map(|stored| decode(game_id, stored));
         match hot {
-            Some(Ok(state)) if !loaded.interrupted => Ok(Attempt::Held(GameTx { held, state })),
+            Some(Ok(state)) if !loaded.interrupted => Ok(Attempt::Held(Box::new(GameTx { held, state }))),
             Some(Ok(state)) => {
                 tracing::warn!(game_id, "previous lock holder was interrupted; reconciling");
                 held.reconcile(Some(&state)).await?;
@@ -130,7 +130,7 @@ impl Arena {
             }
             None => {
                 let state = self.restore_state(game_id, &mut held.read_version).await?;
-                Ok(Attempt::Held(GameTx { held, state }))
+                Ok(Attempt::Held(Box::new(GameTx { held, state })))
             }
         }
     }
