@@ -333,7 +333,7 @@ impl HotStore for MemoryHotStore {
                 inner.queue.remove(&player);
                 inner.matches.insert(
                     player,
-                    Expiring::new(super::PENDING_MATCH.to_string(), Duration::from_secs(30)),
+                    Expiring::new(super::pending_match(now_ms), Duration::from_secs(30)),
                 );
             }
         }

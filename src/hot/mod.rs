@@ -35,8 +35,20 @@ pub enum HotError {
     Corrupt(String),
 }
 
-/// The match value of a player paired a moment ago whose game is being created.
+/// The match value of a player paired a moment ago whose game is being created:
+/// `pending:<pairing time, epoch ms>` (see [`pending_since`]).
 pub const PENDING_MATCH: &str = "pending";
+
+/// The match value written when a pairing takes two players out of the queue.
+pub fn pending_match(now_ms: i64) -> String {
+    format!("{PENDING_MATCH}:{now_ms}")
+}
+
+/// When a pending match was paired; `None` if the value is not a pending match.
+pub fn pending_since(value: &str) -> Option<i64> {
+    let since = value.strip_prefix(PENDING_MATCH)?.strip_prefix(':')?;
+    since.parse().ok()
+}
 
 /// The two kinds of deadline the sweeper watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -191,7 +203,7 @@ pub trait HotStore: Send + Sync {
     /// Queued players, longest waiting first.
     async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError>;
     /// Remembers the game a player was matched into (`<game id>|<seat>`); a paired
-    /// player's value is [`PENDING_MATCH`] until its game exists.
+    /// player's value is a [`pending_match`] until its game exists.
     async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError>;
     async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError>;
     async fn clear_match(&self, player_id: i64) -> Result<(), HotError>;

@@ -244,7 +244,7 @@ return votes * 2 + completed
 
 /// KEYS: ratings, joined, seen. ARGV: player, now ms, base, widen/s, cap, stale ms,
 /// match-key prefix. Must agree with `PairingRules::window`. Both players' match keys
-/// are set to `pending` in the same step (they share the `{mm}` slot), so a paired
+/// are set to `pending:<now>` in the same step (they share the `{mm}` slot), so a paired
 /// player is never reported as out of the queue while its game is being created.
 const TRY_PAIR: &str = r#"
 local now = tonumber(ARGV[2])
@@ -280,7 +280,7 @@ for _, player in ipairs({me, best}) do
   redis.call('ZREM', KEYS[1], player)
   redis.call('ZREM', KEYS[2], player)
   redis.call('ZREM', KEYS[3], player)
-  redis.call('SET', ARGV[7] .. player, 'pending', 'PX', 30000)
+  redis.call('SET', ARGV[7] .. player, 'pending:' .. ARGV[2], 'PX', 30000)
 end
 return best
 "#;

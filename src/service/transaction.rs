@@ -117,7 +117,9 @@ impl Arena {
         };
         let hot = loaded.state.as_ref().map(|stored| decode(game_id, stored));
         match hot {
-            Some(Ok(state)) if !loaded.interrupted => Ok(Attempt::Held(Box::new(GameTx { held, state }))),
+            Some(Ok(state)) if !loaded.interrupted => {
+                Ok(Attempt::Held(Box::new(GameTx { held, state })))
+            }
             Some(Ok(state)) => {
                 tracing::warn!(game_id, "previous lock holder was interrupted; reconciling");
                 held.reconcile(Some(&state)).await?;

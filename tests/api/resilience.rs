@@ -148,56 +148,6 @@ async fn verify_names_an_edited_audit_line() {
     let _ = json!(null);
 }
 
-/// An instance in its own process, so it can be killed with SIGKILL.
-struct Process {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Process {
-    async fn start(spec: &ClusterSpec, instance_id: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_connect4-arena"))
-            .env("DATABASE_URL", &spec.database_url)
-            .env("REDIS_URL", spec.redis_url.as_deref().unwrap())
-            .env("REDIS_PREFIX", &spec.redis_prefix)
-            .env("AUDIT_DIR", &spec.audit_dir)
-            .env("INSTANCE_ID", instance_id)
-            .env("BIND", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start the server binary");
-        // From here on, Drop kills and reaps the child whatever happens.
-        let process = Process { child, port };
-        let ready = format!("http://127.0.0.1:{port}/health/ready");
-        for _ in 0..100 {
-            if client()
-                .get(&ready)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return process;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server process did not become ready");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_game_survives_kill_9_of_an_instance_without_losing_or_duplicating_moves() {
     let spec = ClusterSpec::postgres_and_redis().await;
