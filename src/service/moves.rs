@@ -223,7 +223,7 @@ impl Arena {
 }
 
 /// The audit lines of a game's end: `game_over`, then each seat's `rating_change`.
-fn game_over_audit(
+pub(super) fn game_over_audit(
     view: &super::views::GameView,
     ratings: Option<RatingOutcome>,
 ) -> Vec<AuditEvent> {

@@ -14,7 +14,7 @@
 //! finds one — the next holder, or a reader — first rebuilds the game from the database
 //! (moves, result, ratings, clock, rematch), audits what the database holds and the
 //! hot state did not (`move_recovered` per move, `game_recovered` for a changed
-//! status), publishes the corrected state (a `state` event with reason `resync` and the
+//! status, `game_over` and `rating_change` for a result), publishes the corrected state (a `state` event with reason `resync` and the
 //! right `seq`, plus `game_over` / `rematch` when those are new), and only then acts.
 //! A database write that finds the database ahead (a move number already stored, a
 //! game no longer active or waiting) reconciles the same way ([`GameTx::reconcile`]).
@@ -315,6 +315,7 @@ impl Held<'_> {
         let mut broadcasts = vec![events::state_event(&view, None, Some("resync"))];
         if fresh.status().is_over() && stale.is_none_or(|s| !s.status().is_over()) {
             broadcasts.push(events::game_over_event(&view, rebuilt.ratings));
+            audit.extend(super::moves::game_over_audit(&view, rebuilt.ratings));
         }
         let new_rematch = fresh
             .rematch_game_id

@@ -304,6 +304,33 @@ async fn a_winning_move_settled_by_an_instance_that_died_gives_the_right_result_
         "{body}"
     );
     assert_audit_matches_table(&spec, &survivor, &game_id).await;
+    // The result and both rating changes are audited by the reconciling instance.
+    let events = audit_events(&spec, &game_id);
+    for kind in ["game_recovered", "game_over", "rating_change"] {
+        assert!(
+            events.iter().any(|e| e == kind),
+            "{kind} missing: {events:?}"
+        );
+    }
+}
+
+/// The event names audited for one game, over all the test's audit files.
+fn audit_events(spec: &ClusterSpec, game_id: &str) -> Vec<String> {
+    let mut events = Vec::new();
+    for entry in std::fs::read_dir(&spec.audit_dir)
+        .expect("audit dir")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).expect("audit file");
+        for line in text.lines() {
+            if let Ok(event) = serde_json::from_str::<Value>(line) {
+                if event["game_id"] == game_id {
+                    events.push(event["event"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    }
+    events
 }
 
 #[tokio::test]
