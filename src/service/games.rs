@@ -152,7 +152,7 @@ impl Arena {
             }
             Err(err) => return Err(tx.fail(err).await),
         }
-        crate::failpoint::hit("join.after_start");
+        crate::failpoint::hit("join.after_start").await;
         let mut state = tx.state.clone();
         state.player2 = Some(player_ref(player));
         state.status = GameStatus::Active;

@@ -84,6 +84,7 @@ impl Arena {
         let mut board = tx.state.board();
         let seat = check_move(&tx.state, player.id, claimed_seat)?;
         let placement = board.play_as(seat, column)?;
+        crate::failpoint::hit("move.before_insert").await;
         let now = Utc::now();
         tx.writing();
         let stored = self
@@ -101,7 +102,7 @@ impl Arena {
         if let Err(err) = stored {
             return Err(tx.fail(err).await);
         }
-        crate::failpoint::hit("move.after_insert");
+        crate::failpoint::hit("move.after_insert").await;
         let mut state = tx.state.clone();
         state.moves.push(column);
         let ending = match &placement.outcome {
@@ -121,7 +122,7 @@ impl Arena {
                     // The move is stored; the transaction reconciles (and settles) it.
                     Err(err) => return Err(tx.fail(err).await),
                 }
-                crate::failpoint::hit("game.after_result");
+                crate::failpoint::hit("game.after_result").await;
             }
             None => {
                 state.turn_deadline_ms = Some(self.deadline_after(&state, now.timestamp_millis()))
@@ -185,7 +186,7 @@ impl Arena {
             Ok(ratings) => ratings,
             Err(err) => return Err(tx.fail(err).await),
         };
-        crate::failpoint::hit("game.after_result");
+        crate::failpoint::hit("game.after_result").await;
         let view = state.view();
         let audit = cause
             .into_iter()

@@ -206,7 +206,7 @@ impl Arena {
             )
             .await?
             .view();
-        crate::failpoint::hit("rematch.after_create");
+        crate::failpoint::hit("rematch.after_create").await;
         let mut state = tx.state.clone();
         state.rematch_game_id = Some(new_id.clone());
         let audit = AuditEvent::new("rematch")

@@ -228,8 +228,20 @@ impl GameTx<'_> {
         audit: Vec<AuditEvent>,
     ) -> ServiceResult<()> {
         self.held.arena.audit_written(audit).await;
-        crate::failpoint::hit("commit.before_hot");
-        self.held.commit(state, broadcasts).await
+        crate::failpoint::hit("commit.before_hot").await;
+        let result = self.held.commit(state, broadcasts).await;
+        if matches!(result, Err(ServiceError::StateChanged)) && self.held.wrote {
+            // This holder stalled past its lock's TTL after writing the database, and
+            // someone else committed meanwhile: bring the hot state up to what the
+            // database now holds rather than leave it behind until the next write.
+            let arena = self.held.arena;
+            let game_id = self.held.game_id.clone();
+            drop(self);
+            if let Err(err) = arena.begin(&game_id).await?.reconcile().await {
+                tracing::warn!(error = %err, game_id, "reconciling after a lost lock failed");
+            }
+        }
+        result
     }
 
     /// Makes the hot state equal to the database's (see the module's reconciliation

@@ -230,6 +230,51 @@ async fn a_move_stored_by_an_instance_that_died_before_committing_is_recovered()
 }
 
 #[tokio::test]
+async fn a_move_stored_by_a_holder_that_stalled_past_its_lock_is_not_left_behind() {
+    let (spec, survivor, doomed) = survivor_and_doomed("move.before_insert=stall:3000").await;
+    let p1 = register(&survivor, "a").await;
+    let p2 = register(&survivor, "b").await;
+    let game_id = start_game(&survivor, &p1, &survivor, &p2).await;
+    let stalled = {
+        let node = doomed.node();
+        let (game_id, p1) = (game_id.clone(), p1.clone());
+        tokio::spawn(async move { play(&node, &p1, &game_id, 3).await })
+    };
+    // The stalled holder's lock expires after 2 s; a reader reconciles (nothing stored
+    // yet), and only then does the stalled holder store its move and fail to commit.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lock_key = format!("{}:{{g:{game_id}}}:lock", spec.redis_prefix);
+    let redis = redis::Client::open(redis_url()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    while redis::cmd("EXISTS")
+        .arg(&lock_key)
+        .query_async::<bool>(&mut conn)
+        .await
+        .unwrap()
+    {
+        assert!(Instant::now() < deadline, "the stalled lock never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(view(&survivor, &game_id).await["move_count"], 0);
+    let (status, body) = stalled.await.unwrap();
+    assert_ne!(status, 200, "the stalled holder lost its lock: {body}");
+    assert_eq!(
+        stored_columns(&survivor, &game_id).await,
+        vec![3],
+        "its move was stored"
+    );
+    // The stalled holder brought the hot state up to the database before answering.
+    let state = view(&survivor, &game_id).await;
+    assert_eq!(
+        (state["move_count"].as_u64(), state["next_player"].as_u64()),
+        (Some(1), Some(2)),
+        "{state}"
+    );
+    assert_audit_matches_table(&spec, &survivor, &game_id).await;
+}
+
+#[tokio::test]
 async fn a_move_whose_audit_line_was_written_before_the_crash_is_audited_once() {
     let (spec, survivor, mut doomed) = survivor_and_doomed("commit.before_hot").await;
     let p1 = register(&survivor, "a").await;
