@@ -1,15 +1,19 @@
-//! The `connect4-arena` binary: `serve` (default), `migrate`, `verify <audit files…>`.
+//! The `connect4-arena` binary: `serve` (default), `migrate`,
+//! `verify [--database URL | --no-database] <audit files…>`.
 
 use std::{path::PathBuf, process::ExitCode};
 
 use connect4_arena::{audit, cold::Cold, telemetry, Application, Config};
 
-const USAGE: &str = "usage: connect4-arena [serve | migrate | verify <events-*.jsonl>...]
+const USAGE: &str = "usage: connect4-arena [serve | migrate | verify [--database URL | --no-database] <events-*.jsonl>...]
 
   serve     run the server (default); configuration from the environment (see README)
   migrate   apply database migrations and exit
-  verify    check the hash chain of audit log files; exit 1 if any line was altered,
-            removed or reordered";
+  verify    check audit log files: each file's hash chain and, with a database
+            (--database URL, else DATABASE_URL), the anchors the instances recorded
+            and the moves table (give every instance's files); --no-database checks
+            the chains only. Exit 1 if anything is wrong, 2 if a file or the database
+            cannot be read";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,7 +22,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
-        Some("verify") => verify(&args[1..]),
+        Some("verify") => verify(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -76,38 +80,104 @@ async fn migrate() -> ExitCode {
     }
 }
 
-fn verify(files: &[String]) -> ExitCode {
-    if files.is_empty() {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+/// Where `verify` finds its database.
+enum VerifyDatabase {
+    Url(String),
+    None,
+}
+
+/// Parses `verify`'s arguments: the database (flag, else `DATABASE_URL`) and the files.
+fn verify_args(args: &[String]) -> Result<(VerifyDatabase, Vec<PathBuf>), String> {
+    let mut database = None;
+    let mut files = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--database" => match args.next() {
+                Some(url) => database = Some(VerifyDatabase::Url(url.clone())),
+                None => return Err("--database needs a URL".into()),
+            },
+            "--no-database" => database = Some(VerifyDatabase::None),
+            other => match other.strip_prefix("--database=") {
+                Some(url) => database = Some(VerifyDatabase::Url(url.to_string())),
+                None if other.starts_with("--") => return Err(format!("unknown option {other}")),
+                None => files.push(PathBuf::from(other)),
+            },
+        }
     }
-    let paths: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
-    let reports = match audit::verify_files(&paths) {
-        Ok(reports) => reports,
+    if files.is_empty() {
+        return Err("no audit files given".into());
+    }
+    let database = database.unwrap_or_else(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => VerifyDatabase::Url(url),
+        _ => VerifyDatabase::None,
+    });
+    Ok((database, files))
+}
+
+async fn verify(args: &[String]) -> ExitCode {
+    let (database, paths) = match verify_args(args) {
+        Ok(parsed) => parsed,
         Err(err) => {
-            eprintln!("cannot read: {err}");
+            eprintln!("{err}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let mut intact = true;
-    for report in reports {
-        if report.problems.is_empty() {
-            println!("{}: {} lines, intact", report.path.display(), report.lines);
-        } else {
-            intact = false;
-            for problem in report.problems {
-                println!(
-                    "{}:{}: {}",
-                    report.path.display(),
-                    problem.line,
-                    problem.reason
-                );
-            }
+    let verified = match database {
+        VerifyDatabase::None => audit::verify_chains(&paths),
+        VerifyDatabase::Url(url) => {
+            let cold = match Cold::connect_with_pool(&url, 2).await {
+                Ok(cold) => cold,
+                Err(err) => {
+                    eprintln!(
+                        "cannot use the database ({err}); --no-database checks the chains only"
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            let verified = audit::verify_against(&cold, &paths).await;
+            cold.close().await;
+            verified
+        }
+    };
+    let report = match verified {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    for file in &report.files {
+        if report.problems_in(&file.path).is_empty() {
+            let anchored = file
+                .anchored
+                .map(|lines| format!(", anchored through line {lines}"))
+                .unwrap_or_default();
+            println!(
+                "{}: {} lines, intact{anchored}",
+                file.path.display(),
+                file.lines
+            );
         }
     }
-    if intact {
+    for finding in &report.problems {
+        println!("{}: {}", finding.place, finding.reason);
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if report.cross_checked {
+        println!(
+            "moves: {} stored, {} audit lines; {} recovered by another instance after being audited by the one that crashed",
+            report.stored_moves, report.audited_moves, report.recovered_and_audited
+        );
+    } else {
+        println!("anchors and moves table not checked: no database given (--database URL or DATABASE_URL)");
+    }
+    if report.is_clean() {
         ExitCode::SUCCESS
     } else {
+        println!("{} problem(s)", report.problems.len());
         ExitCode::FAILURE
     }
 }
