@@ -400,6 +400,17 @@ fn cross_check(
         }
     }
     check_moves(&audited, stored, &mut report);
+    // Read in file order, line by line; then the table's rows, then missing chains.
+    let order: HashMap<&Path, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| (path.as_path(), index))
+        .collect();
+    report.problems.sort_by_key(|finding| match &finding.place {
+        Place::Line { path, line } => (0, order.get(path.as_path()).copied(), *line),
+        Place::StoredMove { .. } => (1, None, 0),
+        Place::Chain { .. } => (2, None, 0),
+    });
     Ok(report)
 }
 
@@ -581,6 +592,7 @@ fn check_moves(
 mod tests {
     use super::*;
     use crate::audit::{chain_line, AuditEvent};
+    use crate::cold::StoredMoveKey;
 
     fn write_chain(n: usize) -> (PathBuf, Vec<String>) {
         let mut prev = GENESIS.to_string();
@@ -637,5 +649,173 @@ mod tests {
         let (path, mut lines) = write_chain(5);
         lines.swap(1, 3);
         assert_eq!(problems_of(&path, &lines), vec![2, 3, 4, 5]);
+    }
+
+    fn chained(events: &[AuditEvent]) -> Vec<String> {
+        let mut prev = GENESIS.to_string();
+        events
+            .iter()
+            .map(|event| {
+                let line = chain_line("i", event, &prev);
+                prev = line.hash;
+                line.text.trim_end().to_string()
+            })
+            .collect()
+    }
+
+    fn saved(lines: &[String]) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("c4-verify-{}.jsonl", uuid::Uuid::new_v4()));
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+        path
+    }
+
+    fn anchor(id: i64, lines: &[String], count: usize, reason: &str) -> audit_anchor::Model {
+        audit_anchor::Model {
+            id,
+            instance: "i".into(),
+            file: "events-i.jsonl".into(),
+            chain: line_hash(&lines[0]),
+            lines: count as i64,
+            hash: line_hash(&lines[count - 1]),
+            reason: reason.into(),
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    fn played(kind: &'static str, game: &str, number: i64, column: i64) -> AuditEvent {
+        AuditEvent::new(kind).game(game).data(
+            serde_json::json!({"move_number": number, "column": column, "row": 0, "player": 1}),
+        )
+    }
+
+    fn stored(game: &str, number: i64, column: i64) -> StoredMoveKey {
+        StoredMoveKey {
+            game_id: game.into(),
+            move_number: number,
+            column,
+        }
+    }
+
+    fn lines_flagged(report: &Report, path: &Path) -> Vec<usize> {
+        report
+            .problems_in(path)
+            .iter()
+            .map(|(line, _)| *line)
+            .collect()
+    }
+
+    #[test]
+    fn every_stored_move_is_audited_once_and_every_audited_move_is_stored() {
+        let lines = chained(&[
+            played("move", "g", 1, 3),
+            played("move", "g", 2, 3),
+            played("move_recovered", "g", 2, 3),
+            played("move_recovered", "g", 3, 4),
+            played("move", "g", 4, 0),
+            played("move", "g", 4, 0),
+            played("move_recovered", "g", 5, 1),
+            played("move_recovered", "g", 5, 1),
+            played("move", "g", 7, 2),
+            played("move", "g", 8, 2),
+            AuditEvent::new("move").game("g"),
+        ]);
+        let path = saved(&lines);
+        let table: Vec<StoredMoveKey> = [(1, 3), (2, 3), (3, 4), (4, 0), (5, 1), (6, 6), (8, 5)]
+            .iter()
+            .map(|(number, column)| stored("g", *number, *column))
+            .collect();
+        let anchors = [anchor(1, &lines, lines.len(), "periodic")];
+        let report = cross_check(std::slice::from_ref(&path), &anchors, &table).expect("verify");
+        let _ = std::fs::remove_file(&path);
+        // Duplicates (6, 8), not stored (9), column differs (10), fields missing (11).
+        assert_eq!(lines_flagged(&report, &path), vec![6, 8, 9, 10, 11]);
+        let unaudited: Vec<&Place> = report
+            .problems
+            .iter()
+            .map(|f| &f.place)
+            .filter(|p| matches!(p, Place::StoredMove { .. }))
+            .collect();
+        assert_eq!(
+            unaudited,
+            vec![&Place::StoredMove {
+                game_id: "g".into(),
+                move_number: 6
+            }]
+        );
+        assert_eq!(report.recovered_and_audited, 1);
+        assert_eq!((report.stored_moves, report.audited_moves), (7, 11));
+    }
+
+    #[test]
+    fn anchors_name_a_cut_tail_a_rewritten_chain_and_lines_after_shutdown() {
+        let events: Vec<AuditEvent> = (0..6).map(|n| AuditEvent::new("tick").seq(n)).collect();
+        let lines = chained(&events);
+        let clean = [
+            anchor(1, &lines, 3, "start"),
+            anchor(2, &lines, 6, "shutdown"),
+        ];
+        let check = |file: &[String], anchors: &[audit_anchor::Model]| {
+            let path = saved(file);
+            let report = cross_check(std::slice::from_ref(&path), anchors, &[]).expect("verify");
+            let _ = std::fs::remove_file(&path);
+            (lines_flagged(&report, &path), report)
+        };
+        let (flagged, report) = check(&lines, &clean);
+        assert!(
+            flagged.is_empty() && report.is_clean(),
+            "{:?}",
+            report.problems
+        );
+        assert_eq!(report.files[0].anchored, Some(6));
+
+        let (flagged, _) = check(&lines[..4], &clean);
+        assert_eq!(flagged, vec![5], "the first line cut off");
+
+        let mut rewritten = lines[..2].to_vec();
+        let mut prev = line_hash(&rewritten[1]);
+        for n in 2..6 {
+            let line = chain_line("i", &AuditEvent::new("forged").seq(n), &prev);
+            prev = line.hash;
+            rewritten.push(line.text.trim_end().to_string());
+        }
+        let (flagged, _) = check(&rewritten, &clean);
+        assert_eq!(flagged, vec![3], "the first anchored line that differs");
+
+        let mut appended = lines.clone();
+        let forged = chain_line("i", &AuditEvent::new("forged"), &line_hash(&lines[5]));
+        appended.push(forged.text.trim_end().to_string());
+        let (flagged, _) = check(&appended, &clean);
+        assert_eq!(flagged, vec![7], "written after the clean shutdown");
+        let restarted = [
+            anchor(1, &lines, 3, "start"),
+            anchor(2, &lines, 6, "shutdown"),
+            anchor(3, &lines, 6, "start"),
+        ];
+        let (flagged, _) = check(&appended, &restarted);
+        assert!(
+            flagged.is_empty(),
+            "a restarted instance continues its chain"
+        );
+    }
+
+    #[test]
+    fn a_chain_without_its_file_and_a_file_without_its_chain_are_named() {
+        let original = chained(&[AuditEvent::new("a"), AuditEvent::new("b")]);
+        let other = chained(&[AuditEvent::new("c").seq(1)]);
+        let path = saved(&other);
+        let anchors = [anchor(1, &original, 2, "periodic")];
+        let report = cross_check(std::slice::from_ref(&path), &anchors, &[]).expect("verify");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(lines_flagged(&report, &path), vec![1]);
+        assert!(report.problems.iter().any(|f| f.place
+            == Place::Chain {
+                instance: "i".into(),
+                file: "events-i.jsonl".into()
+            }));
+        // The same file given twice.
+        let path = saved(&original);
+        let report = cross_check(&[path.clone(), path.clone()], &anchors, &[]).expect("verify");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(lines_flagged(&report, &path), vec![1]);
     }
 }
