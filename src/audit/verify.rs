@@ -311,6 +311,13 @@ fn add_chain_problems(report: &mut Report, file: FileReport, anchored: Option<us
     }
 }
 
+/// When an anchor was recorded, for messages.
+fn recorded(anchor: &audit_anchor::Model) -> String {
+    anchor
+        .recorded_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 fn anchored_lines(anchor: &audit_anchor::Model) -> usize {
     usize::try_from(anchor.lines).unwrap_or(usize::MAX)
 }
@@ -394,7 +401,9 @@ fn cross_check(
                 reason: format!(
                     "{} lines were anchored at {} ({}), but no file given holds this chain: \
                      the file is missing, or it was replaced by a rewritten one",
-                    last.lines, last.recorded_at, last.reason
+                    last.lines,
+                    recorded(last),
+                    last.reason
                 ),
             });
         }
@@ -432,7 +441,7 @@ fn check_anchors(
             format!(
                 "missing: {anchored} lines were anchored at {} ({}), the file ends at line \
                  {lines}: lines {}–{anchored} were cut off",
-                longest.recorded_at,
+                recorded(longest),
                 longest.reason,
                 lines + 1
             ),
@@ -452,7 +461,8 @@ fn check_anchors(
                     format!(
                         "not the line anchored here at {} ({}): the chain was rewritten after \
                          line {intact_through}",
-                        anchor.recorded_at, anchor.reason
+                        recorded(anchor),
+                        anchor.reason
                     ),
                 ));
                 break;
@@ -470,7 +480,8 @@ fn check_anchors(
                     format!(
                         "written after instance {} shut down cleanly at {} with {closed_at} \
                          lines: not written by the instance",
-                        last.instance, last.recorded_at
+                        last.instance,
+                        recorded(last)
                     ),
                 ));
             }
