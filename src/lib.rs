@@ -15,11 +15,13 @@
 //! - [`service`]: the use-cases, shared by REST and WebSocket; the move pipeline.
 //! - [`api`]: poem-openapi resources, the WebSocket, errors mapped to HTTP in one place.
 //! - [`server`]: start-up, serving, graceful drain; [`config`] and [`telemetry`].
+//! - [`failpoint`]: named crash points for fault-injection tests (a test-only feature).
 
 pub mod api;
 pub mod audit;
 pub mod cold;
 pub mod config;
+pub mod failpoint;
 pub mod fanout;
 pub mod game;
 pub mod hot;

@@ -9,6 +9,7 @@ mod bad_input;
 mod clocks;
 mod cluster;
 mod cold_store;
+mod crashes;
 mod embedded;
 mod lifecycle;
 mod matchmaking;
