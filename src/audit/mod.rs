@@ -309,11 +309,30 @@ impl AuditLog {
     /// Concurrent callers share one flush. `Err` if the log is closed or the write failed;
     /// the failure is logged with the event either way.
     pub async fn record_written(&self, event: AuditEvent) -> Result<(), AuditError> {
-        let (ack, written) = oneshot::channel();
-        if !self.enqueue(event, Some(ack)).await {
-            return Err(AuditError::Closed);
+        self.record_all_written([event]).await
+    }
+
+    /// [`AuditLog::record_written`] for several events, written in this order; resolves
+    /// once every line is in the file (usually after one shared flush). `Err` names the
+    /// first failure; the other lines may still have been written.
+    pub async fn record_all_written(
+        &self,
+        events: impl IntoIterator<Item = AuditEvent>,
+    ) -> Result<(), AuditError> {
+        let mut acks = Vec::new();
+        for event in events {
+            let (ack, written) = oneshot::channel();
+            if !self.enqueue(event, Some(ack)).await {
+                return Err(AuditError::Closed);
+            }
+            acks.push(written);
         }
-        written.await.unwrap_or(Err(AuditError::Closed))
+        let mut outcome = Ok(());
+        for written in acks {
+            let line = written.await.unwrap_or(Err(AuditError::Closed));
+            outcome = outcome.and(line);
+        }
+        outcome
     }
 
     async fn enqueue(&self, event: AuditEvent, written: Option<Ack<()>>) -> bool {
@@ -622,6 +641,27 @@ mod tests {
             log.record_written(AuditEvent::new("late")).await,
             Err(AuditError::Closed)
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn record_all_written_keeps_the_order_and_resolves_once_all_are_in_the_file() {
+        let dir = temp_dir();
+        let log = AuditLog::open(&dir, "i1", Arc::new(Metrics::default()))
+            .await
+            .expect("open");
+        let events = (0..5u64).map(|n| AuditEvent::new("move").game("g").seq(n));
+        assert_eq!(log.record_all_written(events).await, Ok(()));
+        let text = std::fs::read_to_string(log.path()).expect("read");
+        let seqs: Vec<u64> = text
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).expect("json");
+                value["seq"].as_u64().expect("seq")
+            })
+            .collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+        log.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
 
