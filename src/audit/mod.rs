@@ -118,13 +118,13 @@ pub enum AuditError {
 
 /// Where a file's chain stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChainHead {
+struct ChainHead {
     /// Lines in the file.
-    pub lines: u64,
+    lines: u64,
     /// Hash of the first line, which names the chain; `None` while the file is empty.
-    pub chain: Option<String>,
+    chain: Option<String>,
     /// Hash of the last line ([`GENESIS`] while the file is empty).
-    pub last: String,
+    last: String,
 }
 
 impl ChainHead {

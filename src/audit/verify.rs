@@ -140,6 +140,13 @@ pub enum VerifyError {
     Database(#[from] ColdError),
 }
 
+fn read_error(path: &Path, source: io::Error) -> VerifyError {
+    VerifyError::Read {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Splits a line into its body (as hashed) and its recorded hash.
 pub(super) fn split_hash(line: &str) -> Option<(String, &str)> {
     let start = line.rfind(",\"hash\":\"")?;
@@ -182,11 +189,8 @@ struct ScannedFile {
     moves: Vec<AuditedMove>,
 }
 
-fn scan_file(path: &Path, wanted: &HashSet<usize>) -> Result<ScannedFile, VerifyError> {
-    let bytes = std::fs::read(path).map_err(|source| VerifyError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn scan_file(path: &Path, wanted: &HashSet<usize>) -> io::Result<ScannedFile> {
+    let bytes = std::fs::read(path)?;
     let text = String::from_utf8_lossy(&bytes);
     let mut scanned = ScannedFile {
         report: FileReport {
@@ -271,11 +275,7 @@ pub fn verify_files(paths: &[PathBuf]) -> io::Result<Vec<FileReport>> {
     let none = HashSet::new();
     paths
         .iter()
-        .map(|path| match scan_file(path, &none) {
-            Ok(scanned) => Ok(scanned.report),
-            Err(VerifyError::Read { source, .. }) => Err(source),
-            Err(VerifyError::Database(err)) => Err(io::Error::other(err.to_string())),
-        })
+        .map(|path| scan_file(path, &none).map(|scanned| scanned.report))
         .collect()
 }
 
@@ -284,7 +284,7 @@ pub fn verify_chains(paths: &[PathBuf]) -> Result<Report, VerifyError> {
     let none = HashSet::new();
     let mut report = Report::default();
     for path in paths {
-        let scanned = scan_file(path, &none)?;
+        let scanned = scan_file(path, &none).map_err(|source| read_error(path, source))?;
         add_chain_problems(&mut report, scanned.report, None);
     }
     Ok(report)
@@ -341,7 +341,7 @@ fn cross_check(
     let mut seen_chains: HashMap<String, PathBuf> = HashMap::new();
     let mut audited: Vec<(PathBuf, Vec<AuditedMove>)> = Vec::new();
     for path in paths {
-        let scanned = scan_file(path, &wanted)?;
+        let scanned = scan_file(path, &wanted).map_err(|source| read_error(path, source))?;
         let mut findings = Vec::new();
         let mut anchored = None;
         if let Some(chain) = &scanned.chain {
@@ -459,10 +459,14 @@ fn check_anchors(
                     path,
                     at,
                     format!(
-                        "not the line anchored here at {} ({}): the chain was rewritten after \
-                         line {intact_through}",
+                        "not the line anchored here at {} ({}): the chain was rewritten at or \
+                         before this line{}",
                         recorded(anchor),
-                        anchor.reason
+                        anchor.reason,
+                        match intact_through {
+                            0 => String::new(),
+                            line => format!(", after line {line} (which matches its anchor)"),
+                        }
                     ),
                 ));
                 break;
