@@ -81,13 +81,18 @@ async fn migrate() -> ExitCode {
 }
 
 /// Where `verify` finds its database.
+#[derive(Debug, PartialEq, Eq)]
 enum VerifyDatabase {
     Url(String),
     None,
 }
 
-/// Parses `verify`'s arguments: the database (flag, else `DATABASE_URL`) and the files.
-fn verify_args(args: &[String]) -> Result<(VerifyDatabase, Vec<PathBuf>), String> {
+/// Parses `verify`'s arguments: the database (flag, else `env_database`, the value of
+/// `DATABASE_URL`) and the files.
+fn verify_args(
+    args: &[String],
+    env_database: Option<String>,
+) -> Result<(VerifyDatabase, Vec<PathBuf>), String> {
     let mut database = None;
     let mut files = Vec::new();
     let mut args = args.iter();
@@ -108,15 +113,15 @@ fn verify_args(args: &[String]) -> Result<(VerifyDatabase, Vec<PathBuf>), String
     if files.is_empty() {
         return Err("no audit files given".into());
     }
-    let database = database.unwrap_or_else(|| match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => VerifyDatabase::Url(url),
+    let database = database.unwrap_or_else(|| match env_database {
+        Some(url) if !url.trim().is_empty() => VerifyDatabase::Url(url),
         _ => VerifyDatabase::None,
     });
     Ok((database, files))
 }
 
 async fn verify(args: &[String]) -> ExitCode {
-    let (database, paths) = match verify_args(args) {
+    let (database, paths) = match verify_args(args, std::env::var("DATABASE_URL").ok()) {
         Ok(parsed) => parsed,
         Err(err) => {
             eprintln!("{err}\n{USAGE}");
@@ -203,5 +208,44 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    #[test]
+    fn verify_takes_its_database_from_the_flag_else_from_database_url() {
+        let env = || Some("postgres://env/db".to_string());
+        let parsed = verify_args(
+            &args(&["--database", "postgres://flag/db", "a.jsonl"]),
+            env(),
+        );
+        assert_eq!(
+            parsed,
+            Ok((
+                VerifyDatabase::Url("postgres://flag/db".into()),
+                vec![PathBuf::from("a.jsonl")]
+            ))
+        );
+        let parsed = verify_args(&args(&["a.jsonl", "b.jsonl"]), env()).expect("valid");
+        assert_eq!(parsed.0, VerifyDatabase::Url("postgres://env/db".into()));
+        assert_eq!(parsed.1.len(), 2);
+        let parsed = verify_args(&args(&["--no-database", "a.jsonl"]), env()).expect("valid");
+        assert_eq!(parsed.0, VerifyDatabase::None);
+        let parsed = verify_args(&args(&["a.jsonl"]), None).expect("valid");
+        assert_eq!(parsed.0, VerifyDatabase::None);
+    }
+
+    #[test]
+    fn verify_refuses_unknown_options_and_no_files() {
+        assert!(verify_args(&args(&["--databse", "x", "a.jsonl"]), None).is_err());
+        assert!(verify_args(&args(&["--database"]), None).is_err());
+        assert!(verify_args(&args(&["--no-database"]), None).is_err());
     }
 }
