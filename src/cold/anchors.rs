@@ -14,7 +14,8 @@ use super::{
 /// `Start` anchor says it was started again on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AnchorReason {
-    /// The instance opened the file (a restart continues the chain).
+    /// The first anchor after the instance opened the file: at start-up, or at the first
+    /// tick with lines if the file was empty then. A restart continues the chain.
     Start,
     /// The regular anchor while running (`AUDIT_ANCHOR_SECONDS`).
     Periodic,
