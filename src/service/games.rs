@@ -90,9 +90,7 @@ impl Arena {
                 GameStatus::Active
             } else {
                 GameStatus::Waiting
-            }
-            .as_str()
-            .to_string(),
+            },
             player1,
             player2,
             moves: Vec::new(),
@@ -156,7 +154,7 @@ impl Arena {
         crate::failpoint::hit("join.after_start");
         let mut state = tx.state.clone();
         state.player2 = Some(player_ref(player));
-        state.status = GameStatus::Active.as_str().to_string();
+        state.status = GameStatus::Active;
         state.turn_deadline_ms = Some(self.deadline_after(&state, now.timestamp_millis()));
         let view = state.view();
         let event = events::state_event(&view, None, Some("joined"));

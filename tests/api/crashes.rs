@@ -646,3 +646,46 @@ async fn an_untouched_game_times_out_after_redis_comes_back_empty() {
         moved.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_queued_player_is_told_when_redis_loses_the_queue_and_rejoins() {
+    let mut redis = LocalRedis::start().await;
+    let mut spec = ClusterSpec::postgres_and_redis().await;
+    spec.redis_url = Some(redis.url());
+    let node = spec.start("node0").await;
+    let a = register(&node, "a").await;
+    let b = register(&node, "b").await;
+    let (stream, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/lobby", node.port))
+            .await
+            .unwrap();
+    let mut lobby = Socket::from_stream(stream);
+    lobby
+        .send(json!({"action": "identify", "token": a.token}))
+        .await;
+    lobby.expect("identified").await;
+    let (_, queued) = post(&node, "/matchmaking/join", Some(&a.token), json!({})).await;
+    assert_eq!(queued["status"], "queued");
+    redis.restart().await;
+    // The lobby socket is told events may have been lost; the queue is indeed gone.
+    lobby.expect("resync").await;
+    let status = eventually(
+        "Redis answers again",
+        Duration::from_secs(10),
+        || async {
+            let request = client()
+                .get(node.http(&format!("/matchmaking/status/{}", a.id)))
+                .bearer_auth(&a.token);
+            reply(request.send().await.expect("status")).await.1
+        },
+        |status| status["status"].is_string(),
+    )
+    .await;
+    assert_eq!(status["status"], "not_queued", "{status}");
+    // The client rejoins by itself and is paired as before.
+    let (_, queued) = post(&node, "/matchmaking/join", Some(&a.token), json!({})).await;
+    assert_eq!(queued["status"], "queued");
+    let (_, paired) = post(&node, "/matchmaking/join", Some(&b.token), json!({})).await;
+    assert_eq!(paired["status"], "matched", "{paired}");
+    assert_eq!(lobby.expect("matched").await["game_id"], paired["game_id"]);
+}
