@@ -76,7 +76,7 @@ impl Arena {
 
     async fn play_locked(
         &self,
-        tx: GameTx<'_>,
+        mut tx: GameTx<'_>,
         player: &PlayerRecord,
         claimed_seat: Option<i64>,
         column: u8,
@@ -85,6 +85,7 @@ impl Arena {
         let seat = check_move(&tx.state, player.id, claimed_seat)?;
         let placement = board.play_as(seat, column)?;
         let now = Utc::now();
+        tx.writing();
         let stored = self
             .cold
             .insert_move(NewMove {
@@ -171,7 +172,7 @@ impl Arena {
     /// a state the database contradicts (the transaction reconciles instead).
     pub(super) async fn end_game(
         &self,
-        tx: GameTx<'_>,
+        mut tx: GameTx<'_>,
         status: GameStatus,
         reason: EndReason,
         winner: Option<Seat>,
@@ -179,6 +180,7 @@ impl Arena {
     ) -> ServiceResult<super::views::GameView> {
         let mut state = tx.state.clone();
         state.end(status, reason, winner);
+        tx.writing();
         let ratings = match self.settle(&state, status, reason, winner).await {
             Ok(ratings) => ratings,
             Err(err) => return Err(tx.fail(err).await),

@@ -27,7 +27,7 @@ use super::{events, state::GameState, Arena, ServiceError, ServiceResult};
 use crate::{
     audit::AuditEvent,
     cold::ColdError,
-    hot::{Commit, CommitOutcome, Loaded, Versioned},
+    hot::{Commit, CommitOutcome, Loaded, Release, Versioned},
 };
 
 /// How long a lock lives if its holder never releases it.
@@ -43,6 +43,8 @@ struct Held<'a> {
     token: Option<String>,
     /// The hot version read under the lock (`None`: the game had no hot state).
     read_version: Option<u64>,
+    /// A database write was started: letting go without a commit leaves the intent.
+    wrote: bool,
 }
 
 /// A game held under its lock, with its state as loaded (and reconciled).
@@ -114,6 +116,7 @@ impl Arena {
             game_id: game_id.to_string(),
             token: Some(token),
             read_version: loaded.state.as_ref().map(|stored| stored.version),
+            wrote: false,
         };
         let hot = loaded.state.as_ref().map(|stored| decode(game_id, stored));
         match hot {
@@ -206,6 +209,14 @@ impl Arena {
 impl GameTx<'_> {
     pub fn game_id(&self) -> &str {
         &self.held.game_id
+    }
+
+    /// Declares that a database write is about to happen. From here on, a transaction
+    /// that ends without committing — an error, or its task dropped mid-way (a client
+    /// that hung up) — leaves its write intent behind, so whoever touches the game next
+    /// reconciles it with the database.
+    pub fn writing(&mut self) {
+        self.held.wrote = true;
     }
 
     /// Writes `audit` (waiting until the lines are in the file), then commits `state`
@@ -322,15 +333,21 @@ impl Held<'_> {
 }
 
 impl Drop for Held<'_> {
-    /// Releases a lock that was neither committed nor reconciled (refusals, errors).
+    /// Releases a lock that was neither committed nor reconciled (refusals, errors, a
+    /// dropped task); its intent too, unless a database write may have happened.
     fn drop(&mut self) {
         let Some(token) = self.token.take() else {
             return;
         };
         let hot = std::sync::Arc::clone(&self.arena.hot);
         let game_id = std::mem::take(&mut self.game_id);
+        let how = if self.wrote {
+            Release::Interrupted
+        } else {
+            Release::Clean
+        };
         let release = async move {
-            if let Err(err) = hot.unlock(&game_id, &token).await {
+            if let Err(err) = hot.unlock(&game_id, &token, how).await {
                 // The lock expires on its own within LOCK_TTL.
                 tracing::warn!(error = %err, game_id, "unlock failed");
             }
