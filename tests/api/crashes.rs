@@ -130,9 +130,19 @@ async fn assert_audit_matches_table(spec: &ClusterSpec, node: &Instance, game_id
     let stored = stored_columns(node, game_id).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let problems = audit_mismatches(spec, game_id, &stored);
+        let mut problems = audit_mismatches(spec, game_id, &stored);
         if problems.is_empty() {
-            return;
+            // And the whole log, as `connect4-arena verify` sees it: chains, anchors,
+            // every game's moves against the table.
+            let report = verify_audit(spec).await;
+            if report.is_clean() {
+                return;
+            }
+            problems = report
+                .problems
+                .iter()
+                .map(|finding| format!("{}: {}", finding.place, finding.reason))
+                .collect();
         }
         // The survivor's writer may still be flushing its lines.
         assert!(
