@@ -11,15 +11,18 @@
 //!   state, owner-checked locks, presence, rematch votes. Key names live in `hot/keys.rs`.
 //! - [`fanout`]: per-game broadcast to local sockets, fed by Redis Pub/Sub (or in process).
 //! - [`cold`]: sea-orm entities and queries; settles each game once, in one transaction.
-//! - [`audit`]: the hash-chained, append-only JSONL event log and its verifier.
+//! - [`audit`]: the hash-chained, append-only JSONL event log, its chain heads anchored
+//!   in the database, and its verifier (chains, anchors, audit vs the moves table).
 //! - [`service`]: the use-cases, shared by REST and WebSocket; the move pipeline.
 //! - [`api`]: poem-openapi resources, the WebSocket, errors mapped to HTTP in one place.
 //! - [`server`]: start-up, serving, graceful drain; [`config`] and [`telemetry`].
+//! - [`failpoint`]: named crash points for fault-injection tests (a test-only feature).
 
 pub mod api;
 pub mod audit;
 pub mod cold;
 pub mod config;
+pub mod failpoint;
 pub mod fanout;
 pub mod game;
 pub mod hot;

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveValue::Set,
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use super::{
@@ -51,6 +51,24 @@ pub struct FinishRecord<'a> {
 pub struct RatingOutcome {
     pub changes: (i32, i32),
     pub ratings: (i32, i32),
+}
+
+/// When an active game's player to move runs out of time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GameClock {
+    pub game_id: String,
+    pub deadline: DateTime<Utc>,
+}
+
+impl GameClock {
+    /// The clock of `game` whose last move (if any) was stored at `last_move`.
+    pub fn of(game: &game::Model, last_move: Option<DateTime<Utc>>) -> GameClock {
+        let turn_began = last_move.or(game.started_at).unwrap_or(game.created_at);
+        GameClock {
+            game_id: game.id.clone(),
+            deadline: turn_began + chrono::Duration::seconds(i64::from(game.move_time_limit_secs)),
+        }
+    }
 }
 
 /// Number of games per status, for `/stats`.
@@ -133,22 +151,48 @@ impl Cold {
         Ok(result.rows_affected == 1)
     }
 
-    /// Stores a move; [`ColdError::Duplicate`] if that move number is already stored.
+    /// Stores a move; [`ColdError::Duplicate`] if that move number is already stored,
+    /// [`ColdError::Stale`] if the game is not active in the database. One statement: the
+    /// insert selects its values only while the game row is active, share-locking that
+    /// row on PostgreSQL so a concurrent settlement (which locks it for update and
+    /// counts the moves) either sees this move or makes this insert find no active game.
     pub async fn insert_move(&self, new: NewMove<'_>) -> Result<(), ColdError> {
-        let model = stored_move::ActiveModel {
-            game_id: Set(new.game_id.to_string()),
-            move_number: Set(new.move_number as i32),
-            player_seat: Set(i16::from(new.seat.number())),
-            player_id: Set(new.player_id),
-            column: Set(i16::from(new.column)),
-            row: Set(i16::from(new.row)),
-            created_at: Set(new.now),
-            ..Default::default()
+        let backend = self.db.get_database_backend();
+        let (sql, share) = match backend {
+            DbBackend::Postgres => (
+                "INSERT INTO moves (game_id, move_number, player_seat, player_id, \"column\", \"row\", created_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 FROM games WHERE id = $1 AND status = $8",
+                " FOR SHARE",
+            ),
+            _ => (
+                "INSERT INTO moves (game_id, move_number, player_seat, player_id, \"column\", \"row\", created_at) \
+                 SELECT ?, ?, ?, ?, ?, ?, ? FROM games WHERE id = ? AND status = ?",
+                "",
+            ),
         };
-        // One statement per move: the game row's move count is written when the game
-        // ends (live counts come from the hot state).
-        stored_move::Entity::insert(model).exec(&self.db).await?;
-        Ok(())
+        let mut values: Vec<sea_orm::Value> = vec![
+            new.game_id.into(),
+            (new.move_number as i32).into(),
+            i16::from(new.seat.number()).into(),
+            new.player_id.into(),
+            i16::from(new.column).into(),
+            i16::from(new.row).into(),
+            new.now.into(),
+        ];
+        if backend != DbBackend::Postgres {
+            values.push(new.game_id.into());
+        }
+        values.push(GameStatus::Active.as_str().into());
+        let statement = Statement::from_sql_and_values(backend, format!("{sql}{share}"), values);
+        let inserted = self.db.execute_raw(statement).await?;
+        if inserted.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(ColdError::Stale(format!(
+                "game {} is not active; move {} not stored",
+                new.game_id, new.move_number
+            )))
+        }
     }
 
     /// Settles a game exactly once: the status flips from `active` only in the first
@@ -166,14 +210,26 @@ impl Cold {
             Some(serial) => Some(serial.lock().await),
             None => None,
         };
+        let txn = self.db.begin().await?;
         let Some(stored) = game::Entity::find_by_id(record.game_id.to_string())
-            .one(&self.db)
+            .lock_exclusive()
+            .one(&txn)
             .await?
         else {
             return Ok(None);
         };
         if stored.status != GameStatus::Active.as_str() {
             return Ok(None);
+        }
+        let stored_moves = stored_move::Entity::find()
+            .filter(stored_move::Column::GameId.eq(record.game_id))
+            .count(&txn)
+            .await?;
+        if stored_moves != u64::from(record.move_count) {
+            return Err(ColdError::Stale(format!(
+                "game {} holds {stored_moves} moves, not {}; not settled",
+                record.game_id, record.move_count
+            )));
         }
         let score = match (record.status, record.winner, record.reason) {
             (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
@@ -185,7 +241,6 @@ impl Cold {
             (Some(score), Some(player2_id)) => Some((score, player2_id)),
             _ => None,
         };
-        let txn = self.db.begin().await?;
         let mut locked = Vec::with_capacity(2);
         if let Some((_, player2_id)) = rated {
             let mut ids = [stored.player1_id, player2_id];
@@ -297,6 +352,45 @@ impl Cold {
             changes,
             ratings: after,
         }))
+    }
+
+    /// The game started as a rematch of `game_id`, if any.
+    pub async fn rematch_of(&self, game_id: &str) -> Result<Option<String>, ColdError> {
+        Ok(game::Entity::find()
+            .filter(game::Column::RematchOf.eq(game_id))
+            .one(&self.db)
+            .await?
+            .map(|g| g.id))
+    }
+
+    /// Every active game's move clock as the database knows it: the turn began at the
+    /// last stored move (or when the game started) and lasts the game's limit.
+    pub async fn active_clocks(&self) -> Result<Vec<GameClock>, ColdError> {
+        let games = game::Entity::find()
+            .filter(game::Column::Status.eq(GameStatus::Active.as_str()))
+            .all(&self.db)
+            .await?;
+        let mut clocks = Vec::with_capacity(games.len());
+        for chunk in games.chunks(500) {
+            let ids: Vec<String> = chunk.iter().map(|g| g.id.clone()).collect();
+            let last_moves: Vec<(String, Option<DateTime<Utc>>)> = stored_move::Entity::find()
+                .select_only()
+                .column(stored_move::Column::GameId)
+                .column_as(stored_move::Column::CreatedAt.max(), "last")
+                .filter(stored_move::Column::GameId.is_in(ids))
+                .group_by(stored_move::Column::GameId)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            for game in chunk {
+                let last_move = last_moves
+                    .iter()
+                    .find(|(id, _)| *id == game.id)
+                    .and_then(|(_, at)| *at);
+                clocks.push(GameClock::of(game, last_move));
+            }
+        }
+        Ok(clocks)
     }
 
     pub async fn game(&self, id: &str) -> Result<Option<game::Model>, ColdError> {

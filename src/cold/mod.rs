@@ -1,13 +1,19 @@
 //! The cold layer: players, sessions, games, moves and ratings in a relational database
 //! through sea-orm — PostgreSQL in a cluster, SQLite in the embedded mode, one code path.
+//! It also keeps the audit anchors (each instance's audit chain head, recorded outside
+//! the file) that `connect4-arena verify` checks the audit files against.
 //!
 //! Invariants kept here rather than trusted to callers:
 //! - a move is stored at most once (`moves (game_id, move_number)` is unique);
+//! - a move is stored only while its game is `active` (the insert share-locks the game
+//!   row on PostgreSQL), and a game is settled only with exactly the moves its settler
+//!   saw: a result can never be declared from a state the database contradicts;
 //! - a game is settled at most once: [`Cold::finish_game`] flips the status with a guard
 //!   on the previous status and writes the result and both ratings in the same
-//!   transaction, with the two player rows locked in id order;
+//!   transaction, with the game row and the two player rows locked;
 //! - every database error is returned to the caller (and counted), never swallowed.
 
+mod anchors;
 pub mod entities;
 mod games;
 mod players;
@@ -20,7 +26,8 @@ use sea_orm::{
     TransactionTrait,
 };
 
-pub use games::{FinishRecord, GameCounts, NewGame, NewMove, RatingOutcome};
+pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
+pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
 pub use players::{LeaderboardRow, PlayerRecord};
 
 /// Advisory lock key held while migrating (any constant, the same for every instance).
@@ -35,6 +42,10 @@ pub enum ColdError {
     /// A unique constraint refused the write (a taken username, a move number already stored).
     #[error("duplicate: {0}")]
     Duplicate(String),
+    /// The write's guard found the database ahead of the caller's state: the game is no
+    /// longer in the status the caller read, or holds moves the caller has not seen.
+    #[error("stale: {0}")]
+    Stale(String),
     /// The database could not be reached or failed the statement.
     #[error("database error: {0}")]
     Database(DbErr),

@@ -25,6 +25,12 @@ impl Keys {
         format!("{}:{{g:{game_id}}}:lock", self.prefix)
     }
 
+    /// The write intent of the game's lock holder (its token), removed only by its
+    /// commit or unlock: one left without a lock marks an interrupted change.
+    pub fn game_intent(&self, game_id: &str) -> String {
+        format!("{}:{{g:{game_id}}}:intent", self.prefix)
+    }
+
     /// Pub/Sub channel of the game's broadcasts.
     pub fn game_channel(&self, game_id: &str) -> String {
         format!("{}:{{g:{game_id}}}:events", self.prefix)
@@ -95,6 +101,13 @@ impl Keys {
         };
         format!("{}:timers:{name}", self.prefix)
     }
+
+    /// Present while the timer indexes are complete. Absent on an empty Redis (a
+    /// restart, a flush): some instance then re-arms every active game's clock from the
+    /// database and sets it again.
+    pub fn clocks_armed(&self) -> String {
+        format!("{}:timers:armed", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +120,7 @@ mod tests {
         for key in [
             keys.game_state("abc"),
             keys.game_lock("abc"),
+            keys.game_intent("abc"),
             keys.game_channel("abc"),
             keys.game_presence("abc"),
             keys.game_rematch("abc"),

@@ -10,7 +10,10 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
+use super::{
+    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Release, Timer,
+    Versioned,
+};
 use crate::fanout::Rooms;
 
 struct Expiring<T> {
@@ -35,6 +38,8 @@ impl<T> Expiring<T> {
 struct Inner {
     states: HashMap<String, Expiring<Versioned>>,
     locks: HashMap<String, Expiring<String>>,
+    intents: HashMap<String, Expiring<String>>,
+    clocks_armed: bool,
     presence: HashMap<String, HashMap<String, i64>>,
     online: HashMap<i64, i64>,
     rematch_votes: HashMap<String, Expiring<HashSet<u8>>>,
@@ -48,6 +53,31 @@ struct Inner {
 const ATTEMPT_COUNTERS_SWEEP: usize = 10_000;
 
 impl Inner {
+    /// The live state of a game (dropping an expired one) with its TTL slid.
+    fn state(&mut self, game_id: &str, ttl: Duration) -> Option<Versioned> {
+        match self.states.get_mut(game_id) {
+            Some(entry) if entry.alive() => {
+                entry.expires = Instant::now() + ttl;
+                Some(entry.value.clone())
+            }
+            Some(_) => {
+                self.states.remove(game_id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn has_intent(&self, game_id: &str) -> bool {
+        self.intents.get(game_id).is_some_and(Expiring::alive)
+    }
+
+    /// Drops the lock and the write intent of a game.
+    fn release(&mut self, game_id: &str) {
+        self.locks.remove(game_id);
+        self.intents.remove(game_id);
+    }
+
     /// Puts `member` in `timer`'s index, due at `due_ms`, or takes it out (`None`).
     fn set_timer(&mut self, timer: Timer, member: &str, due_ms: Option<i64>) {
         let members = self.timers.entry(timer).or_default();
@@ -98,19 +128,13 @@ fn live_lock_holder<'a>(inner: &'a Inner, game_id: &str) -> Option<&'a str> {
 
 #[async_trait]
 impl HotStore for MemoryHotStore {
-    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Option<Versioned>, HotError> {
+    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Loaded, HotError> {
         let mut inner = self.inner();
-        match inner.states.get_mut(game_id) {
-            Some(entry) if entry.alive() => {
-                entry.expires = Instant::now() + ttl;
-                Ok(Some(entry.value.clone()))
-            }
-            Some(_) => {
-                inner.states.remove(game_id);
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        let interrupted = inner.has_intent(game_id) && live_lock_holder(&inner, game_id).is_none();
+        Ok(Loaded {
+            state: inner.state(game_id, ttl),
+            interrupted,
+        })
     }
 
     async fn create(
@@ -129,21 +153,41 @@ impl HotStore for MemoryHotStore {
         Ok(true)
     }
 
-    async fn try_lock(&self, game_id: &str, token: &str, ttl: Duration) -> Result<bool, HotError> {
+    async fn try_lock_and_load(
+        &self,
+        game_id: &str,
+        token: &str,
+        lock_ttl: Duration,
+        state_ttl: Duration,
+    ) -> Result<Option<Loaded>, HotError> {
         let mut inner = self.inner();
         if live_lock_holder(&inner, game_id).is_some() {
-            return Ok(false);
+            return Ok(None);
         }
-        inner
-            .locks
-            .insert(game_id.to_string(), Expiring::new(token.to_string(), ttl));
-        Ok(true)
+        let interrupted = inner.has_intent(game_id);
+        inner.locks.insert(
+            game_id.to_string(),
+            Expiring::new(token.to_string(), lock_ttl),
+        );
+        inner.intents.insert(
+            game_id.to_string(),
+            Expiring::new(token.to_string(), state_ttl),
+        );
+        Ok(Some(Loaded {
+            state: inner.state(game_id, state_ttl),
+            interrupted,
+        }))
     }
 
-    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError> {
+    async fn unlock(&self, game_id: &str, token: &str, release: Release) -> Result<(), HotError> {
         let mut inner = self.inner();
         if live_lock_holder(&inner, game_id) == Some(token) {
-            inner.locks.remove(game_id);
+            match release {
+                Release::Clean => inner.release(game_id),
+                Release::Interrupted => {
+                    inner.locks.remove(game_id);
+                }
+            }
         }
         Ok(())
     }
@@ -158,13 +202,13 @@ impl HotStore for MemoryHotStore {
             .get(game_id)
             .filter(|entry| entry.alive())
             .map(|entry| entry.value.version);
-        if current != Some(commit.expected_version) {
+        if current != commit.expected_version {
             return Ok(CommitOutcome::VersionChanged);
         }
         inner
             .states
             .insert(game_id.to_string(), Expiring::new(commit.new, commit.ttl));
-        inner.locks.remove(game_id);
+        inner.release(game_id);
         inner.set_timer(Timer::TurnDeadline, game_id, commit.turn_deadline_ms);
         // Delivered while the store's mutex is held, so events leave in commit order.
         let channel = self.keys.game_channel(game_id);
@@ -299,7 +343,7 @@ impl HotStore for MemoryHotStore {
                 inner.queue.remove(&player);
                 inner.matches.insert(
                     player,
-                    Expiring::new(super::PENDING_MATCH.to_string(), Duration::from_secs(30)),
+                    Expiring::new(super::pending_match(now_ms), Duration::from_secs(30)),
                 );
             }
         }
@@ -391,6 +435,15 @@ impl HotStore for MemoryHotStore {
             .take(limit)
             .map(|(_, member)| member)
             .collect())
+    }
+
+    async fn clocks_armed(&self) -> Result<bool, HotError> {
+        Ok(self.inner().clocks_armed)
+    }
+
+    async fn mark_clocks_armed(&self) -> Result<(), HotError> {
+        self.inner().clocks_armed = true;
+        Ok(())
     }
 
     async fn count_attempt(
@@ -486,29 +539,55 @@ mod tests {
 
     const TTL: Duration = Duration::from_secs(60);
 
-    #[tokio::test]
-    async fn a_lock_is_released_only_by_its_holder() {
-        let hot = store();
-        assert!(hot.try_lock("g", "a", TTL).await.unwrap());
-        assert!(!hot.try_lock("g", "b", TTL).await.unwrap());
-        hot.unlock("g", "b").await.unwrap();
-        assert!(
-            !hot.try_lock("g", "b", TTL).await.unwrap(),
-            "b must not release a's lock"
-        );
-        hot.unlock("g", "a").await.unwrap();
-        assert!(hot.try_lock("g", "b", TTL).await.unwrap());
+    /// Takes the lock once; true when taken.
+    async fn lock(hot: &MemoryHotStore, token: &str, ttl: Duration) -> bool {
+        hot.try_lock_and_load("g", token, ttl, TTL)
+            .await
+            .unwrap()
+            .is_some()
     }
 
     #[tokio::test]
-    async fn an_expired_lock_can_be_taken() {
+    async fn a_lock_is_released_only_by_its_holder() {
         let hot = store();
-        assert!(hot
-            .try_lock("g", "a", Duration::from_millis(5))
-            .await
-            .unwrap());
+        assert!(lock(&hot, "a", TTL).await);
+        assert!(!lock(&hot, "b", TTL).await);
+        hot.unlock("g", "b", Release::Clean).await.unwrap();
+        assert!(!lock(&hot, "b", TTL).await, "b must not release a's lock");
+        hot.unlock("g", "a", Release::Clean).await.unwrap();
+        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
+        assert_eq!(
+            taken.map(|loaded| loaded.interrupted),
+            Some(false),
+            "a released lock leaves no intent"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_lock_can_be_taken_and_reports_the_interrupted_holder() {
+        let hot = store();
+        assert!(lock(&hot, "a", Duration::from_millis(5)).await);
+        assert!(!hot.load("g", TTL).await.unwrap().interrupted, "a holds it");
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(hot.try_lock("g", "b", TTL).await.unwrap());
+        assert!(
+            hot.load("g", TTL).await.unwrap().interrupted,
+            "an intent without its lock"
+        );
+        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
+        assert_eq!(taken.map(|loaded| loaded.interrupted), Some(true));
+        assert!(!hot.load("g", TTL).await.unwrap().interrupted, "b holds it");
+        hot.unlock("g", "b", Release::Clean).await.unwrap();
+        assert!(!hot.load("g", TTL).await.unwrap().interrupted);
+    }
+
+    #[tokio::test]
+    async fn a_holder_that_may_have_written_leaves_its_intent_when_it_lets_go() {
+        let hot = store();
+        assert!(lock(&hot, "a", TTL).await);
+        hot.unlock("g", "a", Release::Interrupted).await.unwrap();
+        assert!(hot.load("g", TTL).await.unwrap().interrupted);
+        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
+        assert_eq!(taken.map(|loaded| loaded.interrupted), Some(true));
     }
 
     #[tokio::test]
@@ -523,9 +602,9 @@ mod tests {
             !hot.create("g", &v0, TTL).await.unwrap(),
             "create never overwrites"
         );
-        let commit = |token: &'static str, expected| Commit {
+        let commit = |token: &'static str, expected: u64| Commit {
             lock_token: token,
-            expected_version: expected,
+            expected_version: Some(expected),
             new: Versioned {
                 version: expected + 1,
                 state: "next".into(),
@@ -539,7 +618,7 @@ mod tests {
             hot.commit("g", commit("a", 0)).await.unwrap(),
             CommitOutcome::LockLost
         );
-        assert!(hot.try_lock("g", "a", TTL).await.unwrap());
+        assert!(lock(&hot, "a", TTL).await);
         assert_eq!(
             hot.commit("g", commit("a", 5)).await.unwrap(),
             CommitOutcome::VersionChanged
@@ -554,12 +633,14 @@ mod tests {
         );
         assert_eq!(deadlines().await.unwrap(), vec!["g".to_string()]);
         assert_eq!(
-            hot.load("g", TTL).await.unwrap().map(|v| v.version),
+            hot.load("g", TTL).await.unwrap().state.map(|v| v.version),
             Some(1)
         );
-        assert!(
-            hot.try_lock("g", "b", TTL).await.unwrap(),
-            "commit released the lock"
+        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
+        assert_eq!(
+            taken.map(|loaded| loaded.interrupted),
+            Some(false),
+            "commit released the lock and its intent"
         );
         let ended = Commit {
             turn_deadline_ms: None,

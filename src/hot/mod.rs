@@ -5,7 +5,12 @@
 //! - a lock is released only by the holder of its token, and expires on its own;
 //! - [`HotStore::commit`] writes a new state only if the caller still holds the lock
 //!   and the stored version is the one it read, and publishes the event and releases
-//!   the lock in the same atomic step, so broadcasts go out in commit order.
+//!   the lock in the same atomic step, so broadcasts go out in commit order;
+//! - taking a game's lock also leaves a *write intent* (the holder's token) that only a
+//!   commit or an unlock by that holder removes. An intent whose lock is gone marks a
+//!   holder that died (or stalled past the lock's TTL) in the middle of a change: the
+//!   next reader or holder is told ([`Loaded::interrupted`]) so it can converge the hot
+//!   state with the database before anything else happens to the game.
 
 mod keys;
 mod memory;
@@ -28,8 +33,20 @@ pub enum HotError {
     Corrupt(String),
 }
 
-/// The match value of a player paired a moment ago whose game is being created.
+/// The match value of a player paired a moment ago whose game is being created:
+/// `pending:<pairing time, epoch ms>` (see [`pending_since`]).
 pub const PENDING_MATCH: &str = "pending";
+
+/// The match value written when a pairing takes two players out of the queue.
+pub fn pending_match(now_ms: i64) -> String {
+    format!("{PENDING_MATCH}:{now_ms}")
+}
+
+/// When a pending match was paired; `None` if the value is not a pending match.
+pub fn pending_since(value: &str) -> Option<i64> {
+    let since = value.strip_prefix(PENDING_MATCH)?.strip_prefix(':')?;
+    since.parse().ok()
+}
 
 /// The two kinds of deadline the sweeper watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,10 +83,30 @@ pub struct Versioned {
     pub state: String,
 }
 
+/// A game's state as read, and whether a previous lock holder was interrupted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// `None`: the game has no hot state (never stored, expired, or Redis lost it).
+    pub state: Option<Versioned>,
+    /// A write intent was left by a lock holder that neither committed nor released:
+    /// the database may be ahead of this state.
+    pub interrupted: bool,
+}
+
+/// How a lock holder lets go without committing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Nothing was written anywhere: lock and intent go.
+    Clean,
+    /// The database may have been written: the intent stays for the next holder.
+    Interrupted,
+}
+
 /// A state change to commit under a lock.
 pub struct Commit<'a> {
     pub lock_token: &'a str,
-    pub expected_version: u64,
+    /// The version read under the lock; `None` when the game had no hot state.
+    pub expected_version: Option<u64>,
     pub new: Versioned,
     /// Published on the game's channel, in order, in the same atomic step.
     pub events: Vec<String>,
@@ -94,8 +131,9 @@ pub enum CommitOutcome {
 /// Shared hot state of games and players.
 #[async_trait]
 pub trait HotStore: Send + Sync {
-    /// The game's state, if present (and refreshes its TTL).
-    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Option<Versioned>, HotError>;
+    /// The game's state, if present (and refreshes its TTL), and whether a write intent
+    /// was left without its lock (see [`Loaded::interrupted`]).
+    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Loaded, HotError>;
     /// Stores a state only if the game has none. True when stored.
     async fn create(
         &self,
@@ -103,10 +141,10 @@ pub trait HotStore: Send + Sync {
         state: &Versioned,
         ttl: Duration,
     ) -> Result<bool, HotError>;
-    /// Tries once to take the game's lock.
-    async fn try_lock(&self, game_id: &str, token: &str, ttl: Duration) -> Result<bool, HotError>;
-    /// Tries once to take the game's lock and, when taken, loads the state as [`load`]
-    /// does. `None`: the lock is held by someone else. Redis does both in one round trip.
+    /// Tries once to take the game's lock; when taken, records the holder's write
+    /// intent (kept for `state_ttl`) and loads the state as [`load`] does, reporting an
+    /// intent a previous holder left behind. `None`: the lock is held by someone else.
+    /// Redis does all of it in one round trip.
     ///
     /// [`load`]: HotStore::load
     async fn try_lock_and_load(
@@ -115,15 +153,12 @@ pub trait HotStore: Send + Sync {
         token: &str,
         lock_ttl: Duration,
         state_ttl: Duration,
-    ) -> Result<Option<Option<Versioned>>, HotError> {
-        if !self.try_lock(game_id, token, lock_ttl).await? {
-            return Ok(None);
-        }
-        self.load(game_id, state_ttl).await.map(Some)
-    }
-    /// Releases the lock if `token` still holds it.
-    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError>;
-    /// Compare-and-set + publish + unlock, atomically.
+    ) -> Result<Option<Loaded>, HotError>;
+    /// Releases the lock if `token` still holds it; with [`Release::Clean`] its write
+    /// intent goes too, with [`Release::Interrupted`] the intent stays, so the next
+    /// reader or holder reconciles the game with the database.
+    async fn unlock(&self, game_id: &str, token: &str, release: Release) -> Result<(), HotError>;
+    /// Compare-and-set + publish + unlock (clearing the write intent), atomically.
     async fn commit(&self, game_id: &str, commit: Commit<'_>) -> Result<CommitOutcome, HotError>;
     /// Publishes an event on a channel (see [`Keys`]) without changing any state.
     async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError>;
@@ -177,7 +212,7 @@ pub trait HotStore: Send + Sync {
     /// Queued players, longest waiting first.
     async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError>;
     /// Remembers the game a player was matched into (`<game id>|<seat>`); a paired
-    /// player's value is [`PENDING_MATCH`] until its game exists.
+    /// player's value is a [`pending_match`] until its game exists.
     async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError>;
     async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError>;
     async fn clear_match(&self, player_id: i64) -> Result<(), HotError>;
@@ -196,6 +231,11 @@ pub trait HotStore: Send + Sync {
         -> Result<(u64, Duration), HotError>;
     /// Forgets the attempts counted against `key`.
     async fn clear_attempts(&self, key: &str) -> Result<(), HotError>;
+    /// True while the timer indexes are known to be complete: false on a store that
+    /// started empty or lost its keys, until [`HotStore::mark_clocks_armed`].
+    async fn clocks_armed(&self) -> Result<bool, HotError>;
+    /// Records that every active game's clock has been scheduled.
+    async fn mark_clocks_armed(&self) -> Result<(), HotError>;
 
     /// True when the store answers.
     async fn ping(&self) -> Result<(), HotError>;

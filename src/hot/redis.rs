@@ -24,7 +24,10 @@ use redis::{
     AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value,
 };
 
-use super::{Commit, CommitOutcome, HotError, HotStore, Keys, PairingRules, Timer, Versioned};
+use super::{
+    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Release, Timer,
+    Versioned,
+};
 
 /// Multiplexed connections commands are spread over (one Redis).
 const LINKS: usize = 4;
@@ -128,24 +131,36 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// KEYS: state, lock, channel, and on a single Redis the turn-deadline index (on a
-/// cluster it lives in another slot and is written after the script). ARGV: token,
-/// expected version, new version, state, ttl ms, publish command (`PUBLISH`, or
-/// `SPUBLISH` on a cluster: the channel shares the game's slot), deadline ms or "" to
-/// remove the game from the index, game id, events….
+/// KEYS: state, lock, channel, intent, and on a single Redis the turn-deadline index
+/// (on a cluster it lives in another slot and is written after the script). ARGV:
+/// token, expected version (`""`: no state stored), new version, state, ttl ms, publish
+/// command (`PUBLISH`, or `SPUBLISH` on a cluster: the channel shares the game's slot),
+/// deadline ms or "" to remove the game from the index, game id, events….
 const COMMIT: &str = r#"
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-local current = redis.call('HGET', KEYS[1], 'v')
+local current = redis.call('HGET', KEYS[1], 'v') or ''
 if current ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 for i = 9, #ARGV do redis.call(ARGV[6], KEYS[3], ARGV[i]) end
-if KEYS[4] then
-  if ARGV[7] == '' then redis.call('ZREM', KEYS[4], ARGV[8])
-  else redis.call('ZADD', KEYS[4], ARGV[7], ARGV[8]) end
+if KEYS[5] then
+  if ARGV[7] == '' then redis.call('ZREM', KEYS[5], ARGV[8])
+  else redis.call('ZADD', KEYS[5], ARGV[7], ARGV[8]) end
 end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[4])
 return 1
+"#;
+
+/// KEYS: lock, state, intent. ARGV: token, lock ttl ms, state ttl ms. Takes the lock
+/// (`SET NX PX`); when taken, reports the intent a previous holder left (or ""),
+/// records this holder's, and reads the state (sliding its TTL). Nil: lock held.
+const LOCK_AND_LOAD: &str = r#"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local left = redis.call('GET', KEYS[3]) or ''
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])
+local s = redis.call('HMGET', KEYS[2], 'v', 's')
+if s[1] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+return {left, s[1] or '', s[2] or ''}
 "#;
 
 /// KEYS: state. ARGV: version, state, ttl ms.
@@ -156,10 +171,12 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 "#;
 
-/// KEYS: lock. ARGV: token. Compare-and-delete: only the holder releases.
+/// KEYS: lock, intent. ARGV: token, "1" to withdraw the intent too. Compare-and-delete:
+/// only the holder releases.
 const UNLOCK: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '1' then return redis.call('DEL', KEYS[1], KEYS[2]) end
+return redis.call('DEL', KEYS[1])
 "#;
 
 /// KEYS: votes. ARGV: seat, ttl ms. Returns votes * 2 + (1 if this vote completed the pair).
@@ -174,7 +191,7 @@ return votes * 2 + completed
 
 /// KEYS: ratings, joined, seen. ARGV: player, now ms, base, widen/s, cap, stale ms,
 /// match-key prefix. Must agree with `PairingRules::window`. Both players' match keys
-/// are set to `pending` in the same step (they share the `{mm}` slot), so a paired
+/// are set to `pending:<now>` in the same step (they share the `{mm}` slot), so a paired
 /// player is never reported as out of the queue while its game is being created.
 const TRY_PAIR: &str = r#"
 local now = tonumber(ARGV[2])
@@ -210,7 +227,7 @@ for _, player in ipairs({me, best}) do
   redis.call('ZREM', KEYS[1], player)
   redis.call('ZREM', KEYS[2], player)
   redis.call('ZREM', KEYS[3], player)
-  redis.call('SET', ARGV[7] .. player, 'pending', 'PX', 30000)
+  redis.call('SET', ARGV[7] .. player, 'pending:' .. ARGV[2], 'PX', 30000)
 end
 return best
 "#;
@@ -239,6 +256,7 @@ pub struct RedisHotStore {
     backend: RedisBackend,
     keys: Keys,
     commit: Script,
+    lock_and_load: Script,
     create: Script,
     unlock: Script,
     rematch_vote: Script,
@@ -253,6 +271,7 @@ impl RedisHotStore {
             backend: backend.into(),
             keys,
             commit: Script::new(COMMIT),
+            lock_and_load: Script::new(LOCK_AND_LOAD),
             create: Script::new(CREATE),
             unlock: Script::new(UNLOCK),
             rematch_vote: Script::new(REMATCH_VOTE),
@@ -263,26 +282,17 @@ impl RedisHotStore {
     }
 
     /// Sharded Pub/Sub on a cluster (each game's broadcasts stay on its shard).
-    /// `SET NX PX`: takes the game's lock for `token` if nobody holds it (reply `OK`, or
-    /// nil when held).
-    fn lock_command(&self, game_id: &str, token: &str, ttl: Duration) -> Cmd {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.keys.game_lock(game_id))
-            .arg(token)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl));
-        cmd
-    }
-
-    /// Reads the game's state (`HMGET v s`) and slides its TTL: two replies.
+    /// Reads the game's state (`HMGET v s`), slides its TTL, and looks for a write
+    /// intent and the lock: four replies.
     fn add_load(&self, pipe: &mut Pipeline, game_id: &str, ttl: Duration) {
         let key = self.keys.game_state(game_id);
         pipe.cmd("HMGET")
             .arg(&key)
             .arg("v")
             .arg("s")
-            .pexpire(&key, millis(ttl) as i64);
+            .pexpire(&key, millis(ttl) as i64)
+            .exists(self.keys.game_intent(game_id))
+            .exists(self.keys.game_lock(game_id));
     }
 
     fn publish_command(&self) -> &'static str {
@@ -323,34 +333,48 @@ fn millis(duration: Duration) -> u64 {
 
 #[async_trait]
 impl HotStore for RedisHotStore {
-    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Option<Versioned>, HotError> {
+    async fn load(&self, game_id: &str, ttl: Duration) -> Result<Loaded, HotError> {
         let mut pipe = redis::pipe();
         self.add_load(&mut pipe, game_id, ttl);
         let mut conn = self.conn().await?;
-        let ((version, state), _): ((Option<String>, Option<String>), bool) =
-            pipe.query_async(&mut conn).await?;
-        versioned(game_id, version, state)
+        let ((version, state), _, intent, locked): (
+            (Option<String>, Option<String>),
+            bool,
+            bool,
+            bool,
+        ) = pipe.query_async(&mut conn).await?;
+        Ok(Loaded {
+            state: versioned(game_id, version, state)?,
+            interrupted: intent && !locked,
+        })
     }
 
-    /// One pipeline: `SET NX PX` on the lock, then the state's `HMGET` + `PEXPIRE`. The
-    /// state read when the lock was not taken is simply discarded.
     async fn try_lock_and_load(
         &self,
         game_id: &str,
         token: &str,
         lock_ttl: Duration,
         state_ttl: Duration,
-    ) -> Result<Option<Option<Versioned>>, HotError> {
-        let mut pipe = redis::pipe();
-        pipe.add_command(self.lock_command(game_id, token, lock_ttl));
-        self.add_load(&mut pipe, game_id, state_ttl);
+    ) -> Result<Option<Loaded>, HotError> {
         let mut conn = self.conn().await?;
-        let (taken, (version, state), _): (Option<String>, (Option<String>, Option<String>), bool) =
-            pipe.query_async(&mut conn).await?;
-        match taken {
-            Some(_) => versioned(game_id, version, state).map(Some),
-            None => Ok(None),
-        }
+        let taken: Option<(String, String, String)> = self
+            .lock_and_load
+            .key(self.keys.game_lock(game_id))
+            .key(self.keys.game_state(game_id))
+            .key(self.keys.game_intent(game_id))
+            .arg(token)
+            .arg(millis(lock_ttl))
+            .arg(millis(state_ttl))
+            .invoke_async(&mut conn)
+            .await?;
+        let Some((left, version, state)) = taken else {
+            return Ok(None);
+        };
+        let present = |text: String| (!text.is_empty()).then_some(text);
+        Ok(Some(Loaded {
+            state: versioned(game_id, present(version), present(state))?,
+            interrupted: !left.is_empty(),
+        }))
     }
 
     async fn create(
@@ -371,21 +395,14 @@ impl HotStore for RedisHotStore {
         Ok(stored == 1)
     }
 
-    async fn try_lock(&self, game_id: &str, token: &str, ttl: Duration) -> Result<bool, HotError> {
-        let mut conn = self.conn().await?;
-        let taken: Option<String> = self
-            .lock_command(game_id, token, ttl)
-            .query_async(&mut conn)
-            .await?;
-        Ok(taken.is_some())
-    }
-
-    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError> {
+    async fn unlock(&self, game_id: &str, token: &str, release: Release) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
         let _: i64 = self
             .unlock
             .key(self.keys.game_lock(game_id))
+            .key(self.keys.game_intent(game_id))
             .arg(token)
+            .arg(if release == Release::Clean { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await?;
         Ok(())
@@ -397,13 +414,19 @@ impl HotStore for RedisHotStore {
         invocation
             .key(self.keys.game_state(game_id))
             .key(self.keys.game_lock(game_id))
-            .key(self.keys.game_channel(game_id));
+            .key(self.keys.game_channel(game_id))
+            .key(self.keys.game_intent(game_id));
         if !cluster {
             invocation.key(self.keys.timers(Timer::TurnDeadline));
         }
         invocation
             .arg(commit.lock_token)
-            .arg(commit.expected_version.to_string())
+            .arg(
+                commit
+                    .expected_version
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            )
             .arg(commit.new.version)
             .arg(&commit.new.state)
             .arg(millis(commit.ttl))
@@ -625,6 +648,17 @@ impl HotStore for RedisHotStore {
         Ok(conn
             .zrangebyscore_limit(self.keys.timers(timer), "-inf", now_ms, 0, limit as isize)
             .await?)
+    }
+
+    async fn clocks_armed(&self) -> Result<bool, HotError> {
+        let mut conn = self.conn().await?;
+        Ok(conn.exists(self.keys.clocks_armed()).await?)
+    }
+
+    async fn mark_clocks_armed(&self) -> Result<(), HotError> {
+        let mut conn = self.conn().await?;
+        let _: () = conn.set(self.keys.clocks_armed(), 1).await?;
+        Ok(())
     }
 
     async fn count_attempt(

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{
     events,
     state::GameState,
+    transaction::{encode, GameTx},
     views::{
         ActiveGame, ClusterStats, GameSummary, GameView, HistoryEntry, LeaderboardEntry, LiveGame,
         MoveRecord, PlayerRef, PlayerStats, WaitingGame,
@@ -17,7 +18,7 @@ use super::{
 };
 use crate::{
     audit::AuditEvent,
-    cold::{entities::game, NewGame, PlayerRecord},
+    cold::{entities::game, ColdError, NewGame, PlayerRecord},
     config::MOVE_TIME_LIMIT_RANGE,
     game::{EndReason, GameStatus, Seat},
 };
@@ -89,9 +90,7 @@ impl Arena {
                 GameStatus::Active
             } else {
                 GameStatus::Waiting
-            }
-            .as_str()
-            .to_string(),
+            },
             player1,
             player2,
             moves: Vec::new(),
@@ -103,15 +102,17 @@ impl Arena {
             rematch_game_id: None,
         };
         if active {
-            state.turn_deadline_ms = Some(self.deadline_from_now(&state));
+            let deadline = self.deadline_after(&state, now.timestamp_millis());
+            state.turn_deadline_ms = Some(deadline);
         }
-        let versioned = crate::hot::Versioned {
-            version: state.version(),
-            state: serde_json::to_string(&state).map_err(|_| ServiceError::Unavailable)?,
-        };
         self.hot
-            .create(id, &versioned, self.config.game_ttl)
+            .create(id, &encode(&state)?, self.config.game_ttl)
             .await?;
+        if let Some(deadline) = state.running_clock() {
+            self.hot
+                .schedule(crate::hot::Timer::TurnDeadline, id, deadline)
+                .await?;
+        }
         self.audit(
             AuditEvent::new("game_created")
                 .game(id)
@@ -129,47 +130,40 @@ impl Arena {
 
     /// Seats `player` as player two.
     pub async fn join_game(&self, player: &PlayerRecord, game_id: &str) -> ServiceResult<GameView> {
-        let (lock, state) = self.lock_and_load(game_id).await?;
-        let refusal = if state.player1.id == player.id {
-            Some(ServiceError::OwnGame)
-        } else {
-            match state.status() {
-                GameStatus::Waiting => None,
-                GameStatus::Active => Some(ServiceError::GameFull),
-                _ => Some(ServiceError::GameNotWaiting),
-            }
-        };
-        if let Some(refusal) = refusal {
-            self.release(lock).await;
-            return Err(refusal);
+        let mut tx = self.begin(game_id).await?;
+        if tx.state.player1.id == player.id {
+            return Err(ServiceError::OwnGame);
         }
-        let read_version = state.version();
-        match self.cold.start_game(game_id, player.id, Utc::now()).await {
+        match tx.state.status() {
+            GameStatus::Waiting => {}
+            GameStatus::Active => return Err(ServiceError::GameFull),
+            _ => return Err(ServiceError::GameNotWaiting),
+        }
+        let now = Utc::now();
+        tx.writing();
+        match self.cold.start_game(game_id, player.id, now).await {
             Ok(true) => {}
             Ok(false) => {
-                self.reconcile(lock, read_version).await?;
-                return Err(ServiceError::StateChanged);
+                return Err(tx
+                    .fail(ColdError::Stale(format!(
+                        "game {game_id} is no longer waiting"
+                    )))
+                    .await)
             }
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err.into());
-            }
+            Err(err) => return Err(tx.fail(err).await),
         }
-        let mut state = state;
+        crate::failpoint::hit("join.after_start").await;
+        let mut state = tx.state.clone();
         state.player2 = Some(player_ref(player));
-        state.status = GameStatus::Active.as_str().to_string();
-        state.turn_deadline_ms = Some(self.deadline_from_now(&state));
+        state.status = GameStatus::Active;
+        state.turn_deadline_ms = Some(self.deadline_after(&state, now.timestamp_millis()));
         let view = state.view();
         let event = events::state_event(&view, None, Some("joined"));
-        self.commit_state(lock, read_version, &state, vec![event])
-            .await?;
-        self.audit(
-            AuditEvent::new("game_joined")
-                .game(game_id)
-                .player(player.id)
-                .seq(view.seq),
-        )
-        .await;
+        let joined = AuditEvent::new("game_joined")
+            .game(game_id)
+            .player(player.id)
+            .seq(view.seq);
+        tx.commit(&state, vec![event], vec![joined]).await?;
         Ok(view)
     }
 
@@ -179,56 +173,49 @@ impl Arena {
         player: &PlayerRecord,
         game_id: &str,
     ) -> ServiceResult<GameView> {
-        let (lock, state) = self.lock_and_load(game_id).await?;
-        let refusal = if state.player1.id != player.id {
-            Some(ServiceError::NotCreator)
-        } else if state.status() != GameStatus::Waiting {
-            Some(ServiceError::GameNotWaiting)
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
-            self.release(lock).await;
-            return Err(refusal);
+        let tx = self.begin(game_id).await?;
+        if tx.state.player1.id != player.id {
+            return Err(ServiceError::NotCreator);
         }
-        self.cancel_locked(lock, state, Some(player.id), "cancelled")
-            .await
+        if tx.state.status() != GameStatus::Waiting {
+            return Err(ServiceError::GameNotWaiting);
+        }
+        self.cancel_locked(tx, Some(player.id), "cancelled").await
     }
 
     /// Cancels a waiting game under its lock (by its creator, or by the sweeper when
-    /// nobody joined in time). Consumes the lock.
+    /// nobody joined in time).
     pub(super) async fn cancel_locked(
         &self,
-        lock: super::commit::GameLock,
-        mut state: GameState,
+        mut tx: GameTx<'_>,
         by: Option<i64>,
         reason: &str,
     ) -> ServiceResult<GameView> {
-        let read_version = state.version();
-        match self.cold.cancel_game(&state.id, Utc::now()).await {
+        let game_id = tx.game_id().to_string();
+        tx.writing();
+        match self.cold.cancel_game(&game_id, Utc::now()).await {
             Ok(true) => {}
             Ok(false) => {
-                self.reconcile(lock, read_version).await?;
-                return Err(ServiceError::StateChanged);
+                return Err(tx
+                    .fail(ColdError::Stale(format!(
+                        "game {game_id} is no longer waiting"
+                    )))
+                    .await)
             }
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err.into());
-            }
+            Err(err) => return Err(tx.fail(err).await),
         }
+        let mut state = tx.state.clone();
         state.end(GameStatus::Cancelled, EndReason::Cancelled, None);
         let view = state.view();
         let event = events::state_event(&view, None, Some(reason));
-        self.commit_state(lock, read_version, &state, vec![event])
-            .await?;
         let mut audit = AuditEvent::new("game_cancelled")
-            .game(&state.id)
+            .game(&game_id)
             .seq(view.seq)
             .data(serde_json::json!({ "reason": reason }));
         if let Some(player_id) = by {
             audit = audit.player(player_id);
         }
-        self.audit(audit).await;
+        tx.commit(&state, vec![event], vec![audit]).await?;
         Ok(view)
     }
 

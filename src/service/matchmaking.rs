@@ -14,7 +14,8 @@ use super::{games::player_ref, now_ms, views::MatchStatus, Arena, ServiceError, 
 use crate::{
     audit::AuditEvent,
     cold::PlayerRecord,
-    hot::{PairingRules, PENDING_MATCH},
+    game::GameStatus,
+    hot::{pending_since, PairingRules},
 };
 
 /// The rating window: +/-200 at first, 50 wider per second of waiting, at most +/-1000.
@@ -25,6 +26,8 @@ pub const PAIRING: PairingRules = PairingRules {
     cap: 1000,
     stale_ms: 30_000,
 };
+/// How long a pairing may take to create its game before it counts as interrupted.
+const PAIRING_GRACE: Duration = Duration::from_secs(5);
 /// How long a match is remembered for a player who polls.
 const MATCH_MEMORY: Duration = Duration::from_secs(600);
 
@@ -45,7 +48,7 @@ impl Arena {
             return Ok(status);
         }
         if let Ok(game) = self.active_game(player.id).await {
-            if game.status == "active" {
+            if GameStatus::parse(&game.status) == Some(GameStatus::Active) {
                 return Err(ServiceError::AlreadyInGame);
             }
         }
@@ -119,14 +122,8 @@ impl Arena {
             return Ok(None);
         };
         let (_, queue_size) = self.hot.queue_status(player_id, now_ms()).await?;
-        if remembered == PENDING_MATCH {
-            return Ok(Some(MatchStatus {
-                status: "queued".into(),
-                position: Some(1),
-                queue_size,
-                game_id: None,
-                my_player: None,
-            }));
+        if let Some(since) = pending_since(&remembered) {
+            return self.pending_match(player_id, since, queue_size).await;
         }
         let Some((game_id, seat)) = remembered.split_once('|') else {
             return Ok(None);
@@ -147,6 +144,58 @@ impl Arena {
         )))
     }
 
+    /// A player paired at `since` whose game is not recorded in the hot store yet. While
+    /// the pairing is young its game is being created: still "queued". Past
+    /// [`PAIRING_GRACE`] the instance pairing it died: the database tells whether it
+    /// created the game (then the player is matched into it) or not (then the player
+    /// goes back into the queue); either way it converges without the client's help.
+    async fn pending_match(
+        &self,
+        player_id: i64,
+        since: i64,
+        queue_size: u64,
+    ) -> ServiceResult<Option<MatchStatus>> {
+        if now_ms() - since < PAIRING_GRACE.as_millis() as i64 {
+            return Ok(Some(MatchStatus {
+                status: "queued".into(),
+                position: Some(1),
+                queue_size,
+                game_id: None,
+                my_player: None,
+            }));
+        }
+        let started = self.cold.open_game_of(player_id).await?.filter(|game| {
+            GameStatus::parse(&game.status) == Some(GameStatus::Active)
+                && game.created_at.timestamp_millis() >= since
+        });
+        if let Some(game) = started {
+            let seat = if game.player1_id == player_id { 1 } else { 2 };
+            tracing::warn!(player_id, game_id = %game.id, "pairing was interrupted after its game was created; match restored");
+            self.hot
+                .set_match(player_id, &format!("{}|{seat}", game.id), MATCH_MEMORY)
+                .await?;
+            return Ok(Some(matched(game.id, seat, queue_size)));
+        }
+        tracing::warn!(
+            player_id,
+            "pairing was interrupted before its game existed; back in the queue"
+        );
+        self.return_to_queue(&[player_id]).await;
+        let (position, queue_size) = self.hot.queue_status(player_id, now_ms()).await?;
+        Ok(Some(MatchStatus {
+            status: if position.is_some() {
+                "queued"
+            } else {
+                "not_queued"
+            }
+            .into(),
+            position,
+            queue_size,
+            game_id: None,
+            my_player: None,
+        }))
+    }
+
     /// Pairs a queued player if a compatible partner waits; creates their game, with the
     /// partner (who was waiting already) in seat one. Returns the game and this player's seat.
     pub(super) async fn try_match(&self, player_id: i64) -> ServiceResult<Option<(String, u8)>> {
@@ -157,6 +206,7 @@ impl Arena {
         else {
             return Ok(None);
         };
+        crate::failpoint::hit("matchmaking.after_pair").await;
         let game_id = match self.open_matched_game(partner_id, player_id).await {
             Ok(game_id) => game_id,
             Err(err) => {
@@ -164,6 +214,7 @@ impl Arena {
                 return Err(err);
             }
         };
+        crate::failpoint::hit("matchmaking.after_create").await;
         for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
             self.hot
                 .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)

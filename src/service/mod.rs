@@ -3,23 +3,26 @@
 //! WebSocket call the same functions on [`Arena`], so a move means the same thing on
 //! both.
 //!
-//! Every change of a game follows one pattern (see `commit.rs`): take the game's lock
-//! (with a random token, short TTL), load the hot state (rebuilding it from the database
-//! if it is missing), validate with the rules engine, write the database first, then
-//! commit the hot state with a compare-and-set that also publishes the broadcast and
-//! releases the lock. A database failure therefore leaves nothing half-applied, and the
-//! unique `(game_id, move_number)` makes a move durable exactly once.
+//! Every change of a game goes through one type, the game transaction
+//! (`transaction.rs`): take the game's lock (random token, short TTL, and a write
+//! intent that outlives a dead holder), load the hot state — reconciled with the
+//! database first if a previous holder was interrupted, rebuilt if missing
+//! (`rebuild.rs`) — validate with the rules engine, write the database, write the audit
+//! lines, then commit the hot state with a compare-and-set that also publishes the
+//! broadcast and releases the lock. The database is the record: the hot state is never
+//! ahead of it, and the unique `(game_id, move_number)` makes a move durable exactly once.
 
 mod accounts;
-mod commit;
 mod error;
 pub mod events;
 mod games;
 mod matchmaking;
 mod moves;
+mod rebuild;
 mod social;
 pub mod state;
 mod sweeper;
+mod transaction;
 pub mod views;
 
 use std::{
@@ -106,6 +109,17 @@ impl Arena {
     /// Records an audit event (waits only if the writer is far behind).
     pub async fn audit(&self, event: AuditEvent) {
         self.audit.record(event).await;
+    }
+
+    /// Records audit events and waits until their lines are in the file (a process
+    /// killed after this returns has them), for events a commit must not outrun.
+    pub(crate) async fn audit_written(&self, events: Vec<AuditEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(err) = self.audit.record_all_written(events).await {
+            tracing::error!(error = %err, "audit lines not confirmed written");
+        }
     }
 
     /// Marks the instance as draining: not ready, sockets told to reconnect elsewhere.

@@ -5,14 +5,16 @@
 //! database under the unique `(game_id, move_number)`, and only then committed to the
 //! hot store, whose compare-and-set also publishes the broadcast. If the database
 //! already holds that move number (an instance stored it and died before committing),
-//! the hot state is rebuilt from the database and the move is validated again.
+//! or no longer holds the game as active, the transaction reconciles the hot state
+//! with the database and the move is validated again against it. Its audit line is
+//! written before the commit, so a move the players saw is always in the audit log.
 
 use std::time::Instant;
 
 use chrono::Utc;
 
 use super::{
-    commit::GameLock, events, state::GameState, views::MoveEvent, Arena, ServiceError,
+    events, state::GameState, transaction::GameTx, views::MoveEvent, Arena, ServiceError,
     ServiceResult,
 };
 use crate::{
@@ -64,11 +66,8 @@ impl Arena {
             .ok_or(ServiceError::ColumnOutOfRange)?;
         let mut attempt = 0;
         loop {
-            let (lock, state) = self.lock_and_load(game_id).await?;
-            match self
-                .play_locked(lock, state, player, claimed_seat, column)
-                .await
-            {
+            let tx = self.begin(game_id).await?;
+            match self.play_locked(tx, player, claimed_seat, column).await {
                 Err(ServiceError::StateChanged) if attempt == 0 => attempt += 1,
                 result => return result,
             }
@@ -77,48 +76,34 @@ impl Arena {
 
     async fn play_locked(
         &self,
-        lock: GameLock,
-        state: GameState,
+        mut tx: GameTx<'_>,
         player: &PlayerRecord,
         claimed_seat: Option<i64>,
         column: u8,
     ) -> ServiceResult<MoveEvent> {
-        let mut board = state.board();
-        let checked = check_move(&state, player.id, claimed_seat)
-            .and_then(|seat| board.play_as(seat, column).map_err(ServiceError::from));
-        let placement = match checked {
-            Ok(placement) => placement,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
-        let read_version = state.version();
+        let mut board = tx.state.board();
+        let seat = check_move(&tx.state, player.id, claimed_seat)?;
+        let placement = board.play_as(seat, column)?;
+        crate::failpoint::hit("move.before_insert").await;
+        let now = Utc::now();
+        tx.writing();
         let stored = self
             .cold
             .insert_move(NewMove {
-                game_id: &lock.game_id,
+                game_id: tx.game_id(),
                 move_number: placement.move_number,
                 seat: placement.seat,
                 player_id: player.id,
                 column,
                 row: placement.row,
-                now: Utc::now(),
+                now,
             })
             .await;
-        match stored {
-            Ok(()) => {}
-            Err(ColdError::Duplicate(_)) => {
-                tracing::warn!(game_id = %lock.game_id, move_number = placement.move_number, "move already stored; rebuilding hot state");
-                self.reconcile(lock, read_version).await?;
-                return Err(ServiceError::StateChanged);
-            }
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err.into());
-            }
+        if let Err(err) = stored {
+            return Err(tx.fail(err).await);
         }
-        let mut state = state;
+        crate::failpoint::hit("move.after_insert").await;
+        let mut state = tx.state.clone();
         state.moves.push(column);
         let ending = match &placement.outcome {
             Outcome::Won { seat, .. } => Some((EndReason::FourInARow, Some(*seat))),
@@ -134,35 +119,29 @@ impl Arena {
                     .await
                 {
                     Ok(outcome) => ratings = outcome,
-                    Err(err) => {
-                        // The move is stored; whoever touches the game next rebuilds and settles it.
-                        self.release(lock).await;
-                        return Err(err);
-                    }
+                    // The move is stored; the transaction reconciles (and settles) it.
+                    Err(err) => return Err(tx.fail(err).await),
                 }
+                crate::failpoint::hit("game.after_result").await;
             }
-            None => state.turn_deadline_ms = Some(self.deadline_from_now(&state)),
+            None => {
+                state.turn_deadline_ms = Some(self.deadline_after(&state, now.timestamp_millis()))
+            }
         }
         let event = state.move_event(&placement, player.id, &board);
         let mut broadcasts =
             vec![serde_json::to_string(&event).map_err(|_| ServiceError::Unavailable)?];
-        let view = ending.map(|_| state.view());
-        if let Some(view) = &view {
-            broadcasts.push(events::game_over_event(view, ratings));
+        let mut audit = vec![AuditEvent::new("move")
+            .game(&state.id)
+            .player(player.id)
+            .seq(event.seq)
+            .data(serde_json::json!({"player": event.player, "column": column, "row": event.row, "move_number": placement.move_number}))];
+        if ending.is_some() {
+            let view = state.view();
+            broadcasts.push(events::game_over_event(&view, ratings));
+            audit.extend(game_over_audit(&view, ratings));
         }
-        self.commit_state(lock, read_version, &state, broadcasts)
-            .await?;
-        self.audit(
-            AuditEvent::new("move")
-                .game(&state.id)
-                .player(player.id)
-                .seq(event.seq)
-                .data(serde_json::json!({"player": event.player, "column": column, "row": event.row, "move_number": placement.move_number})),
-        )
-        .await;
-        if let Some(view) = &view {
-            self.audit_game_over(view, ratings).await;
-        }
+        tx.commit(&state, broadcasts, audit).await?;
         Ok(event)
     }
 
@@ -172,59 +151,49 @@ impl Arena {
         player: &PlayerRecord,
         game_id: &str,
     ) -> ServiceResult<super::views::GameView> {
-        let (lock, state) = self.lock_and_load(game_id).await?;
-        let seat = match check_move(&state, player.id, None) {
-            Ok(seat) => seat,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
-        };
-        self.audit(
-            AuditEvent::new("resign")
-                .game(game_id)
-                .player(player.id)
-                .seq(state.version()),
-        )
-        .await;
+        let tx = self.begin(game_id).await?;
+        let seat = check_move(&tx.state, player.id, None)?;
+        let resigned = AuditEvent::new("resign")
+            .game(game_id)
+            .player(player.id)
+            .seq(tx.state.version());
         self.end_game(
-            lock,
-            state,
+            tx,
             GameStatus::Finished,
             EndReason::Resign,
             Some(seat.other()),
+            Some(resigned),
         )
         .await
     }
 
-    /// Ends an active game for a reason other than a move (resignation, time, abandonment),
-    /// settles it and broadcasts `game_over`. Consumes the lock.
+    /// Ends an active game for a reason other than a move (resignation, time,
+    /// abandonment), settles it and broadcasts `game_over`. The settlement checks the
+    /// database holds exactly the moves this state has: a result is never declared from
+    /// a state the database contradicts (the transaction reconciles instead).
     pub(super) async fn end_game(
         &self,
-        lock: GameLock,
-        mut state: GameState,
+        mut tx: GameTx<'_>,
         status: GameStatus,
         reason: EndReason,
         winner: Option<Seat>,
+        cause: Option<AuditEvent>,
     ) -> ServiceResult<super::views::GameView> {
-        let read_version = state.version();
+        let mut state = tx.state.clone();
         state.end(status, reason, winner);
+        tx.writing();
         let ratings = match self.settle(&state, status, reason, winner).await {
             Ok(ratings) => ratings,
-            Err(err) => {
-                self.release(lock).await;
-                return Err(err);
-            }
+            Err(err) => return Err(tx.fail(err).await),
         };
+        crate::failpoint::hit("game.after_result").await;
         let view = state.view();
-        self.commit_state(
-            lock,
-            read_version,
-            &state,
-            vec![events::game_over_event(&view, ratings)],
-        )
-        .await?;
-        self.audit_game_over(&view, ratings).await;
+        let audit = cause
+            .into_iter()
+            .chain(game_over_audit(&view, ratings))
+            .collect();
+        tx.commit(&state, vec![events::game_over_event(&view, ratings)], audit)
+            .await?;
         Ok(view)
     }
 
@@ -235,7 +204,7 @@ impl Arena {
         status: GameStatus,
         reason: EndReason,
         winner: Option<Seat>,
-    ) -> ServiceResult<Option<RatingOutcome>> {
+    ) -> Result<Option<RatingOutcome>, ColdError> {
         let outcome = self
             .cold
             .finish_game(FinishRecord {
@@ -252,44 +221,47 @@ impl Arena {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(outcome)
     }
+}
 
-    async fn audit_game_over(&self, view: &super::views::GameView, ratings: Option<RatingOutcome>) {
-        self.audit(
-            AuditEvent::new("game_over")
-                .game(&view.game_id)
-                .seq(view.seq)
-                .data(serde_json::json!({
-                    "status": view.status,
-                    "reason": view.end_reason,
-                    "winner": view.winner,
-                    "winner_id": view.winner_id,
-                    "moves": view.move_count,
-                })),
-        )
-        .await;
-        if let Some(outcome) = ratings {
-            for (seat, player, change, rating) in [
-                (1, Some(&view.player1), outcome.changes.0, outcome.ratings.0),
-                (
-                    2,
-                    view.player2.as_ref(),
-                    outcome.changes.1,
-                    outcome.ratings.1,
-                ),
-            ] {
-                if let Some(player) = player {
-                    self.audit(
-                        AuditEvent::new("rating_change")
-                            .game(&view.game_id)
-                            .player(player.id)
-                            .seq(view.seq)
-                            .data(serde_json::json!({"seat": seat, "change": change, "rating": rating})),
-                    )
-                    .await;
-                }
+/// The audit lines of a game's end: `game_over`, then each seat's `rating_change`.
+pub(super) fn game_over_audit(
+    view: &super::views::GameView,
+    ratings: Option<RatingOutcome>,
+) -> Vec<AuditEvent> {
+    let mut audit = vec![AuditEvent::new("game_over")
+        .game(&view.game_id)
+        .seq(view.seq)
+        .data(serde_json::json!({
+            "status": view.status,
+            "reason": view.end_reason,
+            "winner": view.winner,
+            "winner_id": view.winner_id,
+            "moves": view.move_count,
+        }))];
+    if let Some(outcome) = ratings {
+        for (seat, player, change, rating) in [
+            (1, Some(&view.player1), outcome.changes.0, outcome.ratings.0),
+            (
+                2,
+                view.player2.as_ref(),
+                outcome.changes.1,
+                outcome.ratings.1,
+            ),
+        ] {
+            if let Some(player) = player {
+                audit.push(
+                    AuditEvent::new("rating_change")
+                        .game(&view.game_id)
+                        .player(player.id)
+                        .seq(view.seq)
+                        .data(
+                            serde_json::json!({"seat": seat, "change": change, "rating": rating}),
+                        ),
+                );
             }
         }
     }
+    audit
 }
 
 /// The caller's seat, if it may act in this game now.

@@ -189,24 +189,32 @@ impl Arena {
     }
 
     /// A seat of a finished game votes for a rematch. When both seats have voted, a new
-    /// game starts for the same pair with colours swapped, announced to both.
+    /// game starts for the same pair with colours swapped, announced to both. Decided
+    /// under the finished game's lock: the rematch is created once, and a creation
+    /// interrupted by a crash is found again (the new game's `rematch_of`) by the
+    /// transaction that reconciles the finished game.
     pub async fn vote_rematch(&self, player: &PlayerRecord, game_id: &str) -> ServiceResult<()> {
-        let state = self.load_state(game_id).await?;
-        let seat = state.seat_of(player.id).ok_or(ServiceError::NotAPlayer)?;
-        if !state.status().is_over() || state.status() == GameStatus::Cancelled {
+        let mut tx = self.begin(game_id).await?;
+        let seat = tx
+            .state
+            .seat_of(player.id)
+            .ok_or(ServiceError::NotAPlayer)?;
+        if !tx.state.status().is_over() || tx.state.status() == GameStatus::Cancelled {
             return Err(ServiceError::GameNotOver);
         }
-        if let Some(new_game_id) = &state.rematch_game_id {
-            let new_game = self.game_view(new_game_id).await?;
+        if let Some(new_game_id) = tx.state.rematch_game_id.clone() {
+            drop(tx);
+            let new_game = self.game_view(&new_game_id).await?;
             return self
                 .publish(game_id, &events::rematch_event(game_id, &new_game))
                 .await;
         }
-        let (_, completed) = self
+        let (votes, _) = self
             .hot
             .rematch_vote(game_id, seat.number(), REMATCH_VOTE_TTL)
             .await?;
-        if !completed {
+        if votes < 2 {
+            drop(tx);
             self.audit(
                 AuditEvent::new("rematch_vote")
                     .game(game_id)
@@ -220,38 +228,44 @@ impl Arena {
                 )
                 .await;
         }
-        let (Some(previous_two), previous_one) = (state.player2.clone(), state.player1.clone())
-        else {
+        let Some(previous_two) = tx.state.player2.as_ref() else {
             return Err(ServiceError::GameNotOver);
         };
+        // The players as they are now (the finished game changed their ratings).
+        let ids = [previous_two.id, tx.state.player1.id];
+        let players = self.cold.players(&ids).await?;
+        let current = |id: i64| {
+            players
+                .iter()
+                .find(|p| p.id == id)
+                .map(super::games::player_ref)
+                .ok_or(ServiceError::PlayerNotFound)
+        };
+        let (first, second) = (current(ids[0])?, current(ids[1])?);
         let new_id = Uuid::new_v4().to_string();
+        tx.writing();
         let new_game = self
             .open_game(
                 &new_id,
-                previous_two,
-                Some(previous_one),
-                state.move_time_limit_secs,
+                first,
+                Some(second),
+                tx.state.move_time_limit_secs,
                 Some(game_id),
             )
             .await?
             .view();
-        let (lock, mut current) = self.lock_and_load(game_id).await?;
-        let read_version = current.version();
-        current.rematch_game_id = Some(new_id.clone());
-        self.commit_state(
-            lock,
-            read_version,
-            &current,
+        crate::failpoint::hit("rematch.after_create").await;
+        let mut state = tx.state.clone();
+        state.rematch_game_id = Some(new_id.clone());
+        let audit = AuditEvent::new("rematch")
+            .game(game_id)
+            .player(player.id)
+            .data(json!({"new_game_id": new_id}));
+        tx.commit(
+            &state,
             vec![events::rematch_event(game_id, &new_game)],
+            vec![audit],
         )
-        .await?;
-        self.audit(
-            AuditEvent::new("rematch")
-                .game(game_id)
-                .player(player.id)
-                .data(json!({"new_game_id": new_id})),
-        )
-        .await;
-        Ok(())
+        .await
     }
 }

@@ -4,14 +4,17 @@
 //! matchmaking queue is re-paired.
 //!
 //! Every instance sweeps; each expired game is still settled once, because a sweep only
-//! acts under the game's lock, re-checks the deadline against the state it loaded, and
-//! the database's status guard refuses a second settlement.
+//! acts under the game's lock (a game transaction, so an interrupted change is
+//! reconciled first), re-checks the deadline against the state it loaded, and the
+//! database's guards refuse a second settlement or one from a stale move list. When the
+//! hot store comes back empty, the first sweep re-arms every active game's clock from
+//! the database.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 
-use super::{now_ms, Arena, ServiceResult};
+use super::{now_ms, Arena, ServiceError, ServiceResult};
 use crate::{
     game::{EndReason, GameStatus, Seat},
     hot::Timer,
@@ -47,6 +50,7 @@ impl Arena {
     }
 
     async fn sweep(&self, include_waiting: bool) -> ServiceResult<()> {
+        self.rearm_clocks_if_lost().await?;
         let now = now_ms();
         for game_id in self.hot.due(Timer::TurnDeadline, now, BATCH).await? {
             self.expire_turn(&game_id).await?;
@@ -67,16 +71,17 @@ impl Arena {
 
     /// The player to move ran out of time.
     async fn expire_turn(&self, game_id: &str) -> ServiceResult<()> {
-        let (lock, state) = match self.try_lock_and_load(game_id).await {
-            Ok(Some(locked)) => locked,
+        let tx = match self.try_begin(game_id).await {
+            Ok(Some(tx)) => tx,
             Ok(None) => return Ok(()),
-            Err(err) => {
-                // A game that can't be loaded has no clock to enforce.
+            Err(ServiceError::GameNotFound) => {
+                // A game that does not exist has no clock to enforce.
                 self.hot.unschedule(Timer::TurnDeadline, game_id).await?;
-                return Err(err);
+                return Ok(());
             }
+            Err(err) => return Err(err),
         };
-        let clock = state.running_clock();
+        let clock = tx.state.running_clock();
         if clock.is_none_or(|deadline| deadline > now_ms()) {
             // Moved or ended since it was scheduled: put the index right.
             match clock {
@@ -87,21 +92,20 @@ impl Arena {
                 }
                 None => self.hot.unschedule(Timer::TurnDeadline, game_id).await?,
             }
-            self.release(lock).await;
             return Ok(());
         }
-        let out_of_time = state.board().next_seat();
+        let out_of_time = tx.state.board().next_seat();
         tracing::info!(game_id, seat = out_of_time.number(), "move clock ran out");
-        if state.moves.is_empty() {
-            self.end_game(lock, state, GameStatus::Abandoned, EndReason::Timeout, None)
+        if tx.state.moves.is_empty() {
+            self.end_game(tx, GameStatus::Abandoned, EndReason::Timeout, None, None)
                 .await?;
         } else {
             self.end_game(
-                lock,
-                state,
+                tx,
                 GameStatus::Finished,
                 EndReason::Timeout,
                 Some(out_of_time.other()),
+                None,
             )
             .await?;
         }
@@ -120,22 +124,21 @@ impl Arena {
                 .await
                 .map_err(Into::into);
         };
-        let Some((lock, state)) = self.try_lock_and_load(game_id).await? else {
+        let Some(tx) = self.try_begin(game_id).await? else {
             return Ok(());
         };
         self.hot.unschedule(Timer::Abandonment, member).await?;
         let returned = self.presence(game_id).await?.seats[usize::from(seat.number() - 1)];
-        if state.status() != GameStatus::Active || returned {
-            self.release(lock).await;
+        if tx.state.status() != GameStatus::Active || returned {
             return Ok(());
         }
         tracing::info!(game_id, seat = seat.number(), "seat abandoned the game");
         self.end_game(
-            lock,
-            state,
+            tx,
             GameStatus::Finished,
             EndReason::Abandoned,
             Some(seat.other()),
+            None,
         )
         .await?;
         Ok(())
@@ -167,14 +170,13 @@ impl Arena {
 
     /// A waiting game nobody joined in time.
     async fn expire_waiting(&self, game_id: &str) -> ServiceResult<()> {
-        let Some((lock, state)) = self.try_lock_and_load(game_id).await? else {
+        let Some(tx) = self.try_begin(game_id).await? else {
             return Ok(());
         };
-        if state.status() != GameStatus::Waiting {
-            self.release(lock).await;
+        if tx.state.status() != GameStatus::Waiting {
             return Ok(());
         }
-        self.cancel_locked(lock, state, None, "expired").await?;
+        self.cancel_locked(tx, None, "expired").await?;
         Ok(())
     }
 }

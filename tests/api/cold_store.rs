@@ -101,6 +101,7 @@ async fn a_move_number_is_stored_once_on_both_databases() {
 async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
     for (name, cold, _guard) in databases().await {
         let (a, b) = game_between(&cold, "race").await;
+        store_moves(&cold, "race", (a, b), &[0, 1, 0, 1, 0, 1, 0]).await;
         let finish = || FinishRecord {
             game_id: "race",
             status: GameStatus::Finished,
@@ -136,6 +137,86 @@ async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
             ("finished", Some(a), Some(16)),
             "{name}"
         );
+    }
+}
+
+/// Stores `columns` as moves of `game_id`, seats alternating from seat one.
+async fn store_moves(cold: &Cold, game_id: &str, players: (i64, i64), columns: &[u8]) {
+    let mut heights = [0u8; 7];
+    for (index, &column) in columns.iter().enumerate() {
+        let (seat, player_id) = if index % 2 == 0 {
+            (Seat::One, players.0)
+        } else {
+            (Seat::Two, players.1)
+        };
+        heights[usize::from(column)] += 1;
+        cold.insert_move(NewMove {
+            game_id,
+            move_number: index as u32 + 1,
+            seat,
+            player_id,
+            column,
+            row: 6 - heights[usize::from(column)],
+            now: Utc::now(),
+        })
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
+    for (name, cold, _guard) in databases().await {
+        let (a, b) = game_between(&cold, "stale").await;
+        store_moves(&cold, "stale", (a, b), &[3, 3]).await;
+        // A settler that saw one move (the second was stored by someone else).
+        let stale = cold
+            .finish_game(FinishRecord {
+                game_id: "stale",
+                status: GameStatus::Finished,
+                reason: EndReason::Timeout,
+                winner: Some(Seat::One),
+                move_count: 1,
+                now: Utc::now(),
+            })
+            .await;
+        assert!(
+            matches!(stale, Err(ColdError::Stale(_))),
+            "{name}: {stale:?}"
+        );
+        let row = cold.game("stale").await.unwrap().unwrap();
+        assert_eq!(row.status, "active", "{name}: not settled");
+        assert_eq!(
+            cold.player(a).await.unwrap().unwrap().elo_rating,
+            1200,
+            "{name}"
+        );
+        // Settled with the right count, no move may follow.
+        let settled = cold
+            .finish_game(FinishRecord {
+                game_id: "stale",
+                status: GameStatus::Finished,
+                reason: EndReason::Resign,
+                winner: Some(Seat::Two),
+                move_count: 2,
+                now: Utc::now(),
+            })
+            .await
+            .unwrap();
+        assert!(settled.is_some(), "{name}");
+        let late = cold
+            .insert_move(NewMove {
+                game_id: "stale",
+                move_number: 3,
+                seat: Seat::One,
+                player_id: a,
+                column: 0,
+                row: 5,
+                now: Utc::now(),
+            })
+            .await;
+        assert!(matches!(late, Err(ColdError::Stale(_))), "{name}: {late:?}");
+        assert_eq!(cold.moves("stale").await.unwrap().len(), 2, "{name}");
     }
 }
 

@@ -581,3 +581,110 @@ pub async fn play_moves(seats: [(&Instance, &Player); 2], game_id: &str, columns
         assert_eq!(body["seq"].as_u64(), Some(first_seq + n as u64 + 1));
     }
 }
+
+/// An instance in its own process, so it can be killed with SIGKILL.
+pub struct Process {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl Process {
+    pub async fn start(spec: &ClusterSpec, instance_id: &str) -> Process {
+        Process::start_armed(spec, instance_id, &[]).await
+    }
+
+    /// Starts an instance with the named crash points armed (see `src/failpoint.rs`).
+    pub async fn start_armed(
+        spec: &ClusterSpec,
+        instance_id: &str,
+        failpoints: &[&str],
+    ) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_connect4-arena"))
+            .env("DATABASE_URL", &spec.database_url)
+            .env("REDIS_URL", spec.redis_url.as_deref().unwrap())
+            .env("REDIS_PREFIX", &spec.redis_prefix)
+            .env("AUDIT_DIR", &spec.audit_dir)
+            .env("INSTANCE_ID", instance_id)
+            .env("BIND", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .env("C4_FAILPOINTS", failpoints.join(","))
+            .envs(spec.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server binary");
+        // From here on, Drop kills and reaps the child whatever happens.
+        let process = Process { child, port };
+        let ready = format!("http://127.0.0.1:{port}/health/ready");
+        for _ in 0..100 {
+            if client()
+                .get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server process did not become ready");
+    }
+}
+
+impl Process {
+    /// A handle for the HTTP and WebSocket helpers.
+    pub fn node(&self) -> Instance {
+        Instance::external(self.port)
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (up to `within`) for the process to end by itself (a crash point); true
+    /// when it did.
+    pub async fn ended_within(&mut self, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `verify` against the cluster's database over every audit file of the cluster: hash
+/// chains, anchors, and the audit files against the moves table.
+pub async fn verify_audit(spec: &ClusterSpec) -> connect4_arena::audit::Report {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&spec.audit_dir)
+        .expect("audit dir")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
+        .collect();
+    files.sort();
+    let cold = connect4_arena::cold::Cold::connect_with_pool(&spec.database_url, 2)
+        .await
+        .expect("database");
+    let report = connect4_arena::audit::verify_against(&cold, &files)
+        .await
+        .expect("verify runs");
+    cold.close().await;
+    report
+}

@@ -5,10 +5,12 @@ mod helpers;
 
 mod abuse;
 mod accounts;
+mod audit;
 mod bad_input;
 mod clocks;
 mod cluster;
 mod cold_store;
+mod crashes;
 mod embedded;
 mod lifecycle;
 mod matchmaking;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use connect4_arena::{
     audit::verify_files,
-    hot::{HotStore, Keys, RedisHotStore},
+    hot::{HotStore, Keys, RedisHotStore, Release},
 };
 use serde_json::json;
 
@@ -48,16 +48,28 @@ async fn a_lock_left_by_a_dead_instance_blocks_a_game_for_at_most_two_seconds() 
     // A "dead instance": takes the lock with its own token and never releases it.
     let backend = connect_redis_for_test().await;
     let store = RedisHotStore::new(backend, Keys::new(&spec.redis_prefix));
-    assert!(store
-        .try_lock(&game_id, "dead-instance:1", Duration::from_secs(2))
-        .await
-        .unwrap());
+    let lock = |token: &'static str| {
+        let store = &store;
+        let game_id = game_id.clone();
+        async move {
+            store
+                .try_lock_and_load(
+                    &game_id,
+                    token,
+                    Duration::from_secs(2),
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(lock("dead-instance:1").await.is_some());
     // Nobody else may release it.
-    store.unlock(&game_id, "someone-else").await.unwrap();
-    assert!(!store
-        .try_lock(&game_id, "other", Duration::from_secs(2))
+    store
+        .unlock(&game_id, "someone-else", Release::Clean)
         .await
-        .unwrap());
+        .unwrap();
+    assert!(lock("other").await.is_none());
     let started = Instant::now();
     let (status, body) = play(&nodes[0], &p1, &game_id, 3).await;
     assert_eq!(status, 200, "{body}");
@@ -137,56 +149,6 @@ async fn verify_names_an_edited_audit_line() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains(&format!(":{}:", target + 1)));
     let _ = json!(null);
-}
-
-/// An instance in its own process, so it can be killed with SIGKILL.
-struct Process {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Process {
-    async fn start(spec: &ClusterSpec, instance_id: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_connect4-arena"))
-            .env("DATABASE_URL", &spec.database_url)
-            .env("REDIS_URL", spec.redis_url.as_deref().unwrap())
-            .env("REDIS_PREFIX", &spec.redis_prefix)
-            .env("AUDIT_DIR", &spec.audit_dir)
-            .env("INSTANCE_ID", instance_id)
-            .env("BIND", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start the server binary");
-        // From here on, Drop kills and reaps the child whatever happens.
-        let process = Process { child, port };
-        let ready = format!("http://127.0.0.1:{port}/health/ready");
-        for _ in 0..100 {
-            if client()
-                .get(&ready)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return process;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server process did not become ready");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

@@ -150,6 +150,8 @@ export async function startCluster({ env = {} } = {}) {
   const cluster = { url: null, instances: [], nginx: null, tmp, database, prefix };
   let stopped = false;
 
+  /** Deletes the cluster's matchmaking queue from Redis, as a Redis restart would. */
+  cluster.dropQueue = () => dropRedisKeys(`${prefix}:{mm}:`);
   cluster.stop = async () => {
     if (stopped) return;
     stopped = true;

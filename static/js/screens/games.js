@@ -24,7 +24,12 @@ const screen = {
   /** "idle" | "searching" | "failed" */
   matchmaking: "idle",
   matchTimer: null,
+  /** Times in a row the server no longer had this search (it lost its queue). */
+  requeues: 0,
 };
+
+/** How often in a row a search the server lost is started again by itself. */
+const MAX_REQUEUES = 3;
 
 const RESULT_LABELS = {
   win: ["Won", "result-win"],
@@ -164,6 +169,7 @@ async function startMatchmaking() {
   // Someone joined the open game just before it was withdrawn: that game is on.
   if (!screen.active) return;
   screen.matchmaking = "searching";
+  screen.requeues = 0;
   renderMatchmaking("Searching for a player near your rating");
   try {
     const status = await api.joinQueue(myId());
@@ -190,9 +196,21 @@ function handleQueueStatus(status) {
     return;
   }
   if (status.status === "queued") {
+    screen.requeues = 0;
     renderMatchmaking(queueText(status));
     clearTimeout(screen.matchTimer);
     screen.matchTimer = setTimeout(pollMatchmaking, MATCHMAKING_POLL_MS);
+    return;
+  }
+  // Still searching, yet the server has no queue entry: its queue was lost (a Redis
+  // restart) or the entry expired. Join again rather than give up.
+  if (screen.requeues < MAX_REQUEUES) {
+    screen.requeues += 1;
+    renderMatchmaking("Rejoining the queue…");
+    api.joinQueue(myId()).then(handleQueueStatus, () => {
+      clearTimeout(screen.matchTimer);
+      screen.matchTimer = setTimeout(pollMatchmaking, MATCHMAKING_POLL_MS);
+    });
     return;
   }
   screen.matchmaking = "failed";

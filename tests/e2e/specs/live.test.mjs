@@ -211,6 +211,21 @@ describe("matchmaking", () => {
     b.assertNoConsoleErrors();
   });
 
+  test("a search the server lost (Redis restarted) joins the queue again by itself", async () => {
+    const { host: a, guest: b } = await registeredPair();
+    await a.page.click(sel("find-opponent"));
+    await a.locator("matchmaking-spinner").waitFor({ state: "visible" });
+    cluster.dropQueue();
+    // The next poll finds no entry; the app rejoins, and a newcomer is paired with it.
+    await a.page.waitForTimeout(2500);
+    assert.equal(await a.locator("matchmaking-spinner").isVisible(), true);
+    await b.page.click(sel("find-opponent"));
+    await a.waitForScreen("game");
+    await b.waitForScreen("game");
+    a.assertNoConsoleErrors();
+    b.assertNoConsoleErrors();
+  });
+
   test("a search can be cancelled, and creating a game cancels it", async () => {
     const p = await open();
     await p.register();
