@@ -237,13 +237,15 @@ impl ServerProcess {
         for (name, value) in extra {
             command.env(name, value);
         }
-        let child = command.spawn().expect("server binary");
-        let node = Instance::external(port);
+        // Owned at once, so the process is killed (and reaped) on every path.
+        let server = ServerProcess {
+            child: command.spawn().expect("server binary"),
+            node: Instance::external(port),
+        };
         for _ in 0..200 {
-            if let Ok(response) = client().get(node.http("/health/ready")).send().await {
-                if response.status() == 200 {
-                    return ServerProcess { child, node };
-                }
+            let ready = client().get(server.node.http("/health/ready")).send().await;
+            if ready.is_ok_and(|response| response.status() == 200) {
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
