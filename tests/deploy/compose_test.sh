@@ -84,7 +84,16 @@ else
 fi
 log "$(docker version -f 'engine {{.Server.Version}}, client {{.Client.Version}}'); $("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -n1)"
 
-python3 -c 'import websockets' 2>/dev/null || { log "installing python3-websockets"; apt_install python3-websockets; }
+# The game client's one dependency: a Python with websockets, else Debian's package.
+PYTHON=
+for candidate in python3 /usr/bin/python3; do
+  if "$candidate" -c 'import websockets' 2>/dev/null; then PYTHON=$candidate; break; fi
+done
+if [ -z "$PYTHON" ]; then
+  log "installing python3-websockets"
+  apt_install python3 python3-websockets
+  PYTHON=/usr/bin/python3
+fi
 
 # --- 2. Base images: pulled, or stand-ins when no registry answers --------------------
 # The names the Dockerfile uses (its FROM lines with the ARG defaults) and those of
@@ -146,13 +155,14 @@ build_start=$SECONDS
 timeout 2400 "${COMPOSE[@]}" up --build -d
 log "up --build took $((SECONDS - build_start)) s"
 
-# Every container of the project: the migration job exited 0, all others healthy.
+# Every container of the project: one-off jobs (restart "no", the migration) exited 0,
+# all services healthy.
 all_healthy() {
   local id state
   for id in $("${COMPOSE[@]}" ps -aq); do
-    state=$(docker inspect -f '{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id")
+    state=$(docker inspect -f '{{.Name}} {{.HostConfig.RestartPolicy.Name}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")
     case $state in
-      *" exited 0 none") ;;
+      *" no exited 0 ") ;;
       *" running 0 healthy") ;;
       *) echo "$state"; return 1 ;;
     esac
@@ -168,7 +178,7 @@ curl -fsS "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null || die "/health/
 # --- 4. The game, with a replica killed halfway -----------------------------------------
 log "full game through nginx, one replica killed mid-game"
 C4_BASE_URL="http://127.0.0.1:$HTTP_PORT" C4_COMPOSE="${COMPOSE[*]}" \
-  timeout 300 python3 "$HERE/failover_game.py" | tee "$WORK/game.log"
+  timeout 300 "$PYTHON" "$HERE/failover_game.py" | tee "$WORK/game.log"
 read -r _ game_id moves < <(grep '^GAME ' "$WORK/game.log")
 
 # --- 5. PostgreSQL holds every move once; the audit files verify -------------------------
