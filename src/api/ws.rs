@@ -494,8 +494,23 @@ mod tests {
     }
 }
 
+/// The next event for a lobby socket. Events may have been lost (Redis reconnected,
+/// perhaps empty, or the socket fell behind): the client is told with
+/// `{"type":"resync"}` and re-checks its matchmaking status (rejoining the queue if
+/// the server no longer has its search). `None` once the room is gone.
+async fn lobby_event(subscription: &mut crate::fanout::Subscription) -> Option<Arc<str>> {
+    match subscription.events.recv().await {
+        Ok(RoomEvent::Event(text)) => Some(text),
+        Ok(RoomEvent::Resync) | Err(RecvError::Lagged(_)) => {
+            Some(Arc::from(events::resync_event()))
+        }
+        Err(RecvError::Closed) => None,
+    }
+}
+
 /// Upgrades to a lobby socket: after `identify`, it receives the caller's own events
-/// (`{"type":"matched","game_id","my_player"}` when matchmaking pairs it).
+/// (`{"type":"matched","game_id","my_player"}` when matchmaking pairs it,
+/// `{"type":"resync"}` when events may have been lost).
 #[handler]
 pub async fn lobby_socket(ws: WebSocket, arena: Data<&Arc<Arena>>) -> Response {
     let arena = Arc::clone(arena.0);
@@ -533,7 +548,7 @@ async fn serve_lobby(
     loop {
         let next_event = async {
             match &mut room {
-                Some(subscription) => Some(crate::fanout::Subscription::recv(subscription).await),
+                Some(subscription) => Some(lobby_event(subscription).await),
                 None => std::future::pending().await,
             }
         };

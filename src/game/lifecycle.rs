@@ -49,6 +49,26 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        /// Only the stable names parse: a corrupt stored value is an error, never a
+        /// default.
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown {} {text:?}",
+                        stringify!($ty)
+                    ))
+                })
+            }
+        }
     };
 }
 
@@ -118,6 +138,21 @@ mod tests {
             assert_eq!(EndReason::parse(reason.as_str()), Some(reason));
         }
         assert_eq!(GameStatus::parse("bogus"), None);
+    }
+
+    #[test]
+    fn serde_uses_the_stable_names_and_refuses_anything_else() {
+        assert_eq!(
+            serde_json::to_string(&EndReason::FourInARow).unwrap(),
+            "\"four_in_a_row\""
+        );
+        let parsed: GameStatus = serde_json::from_str("\"active\"").unwrap();
+        assert_eq!(parsed, GameStatus::Active);
+        let corrupt = serde_json::from_str::<GameStatus>("\"Active \"");
+        assert!(
+            corrupt.is_err(),
+            "a corrupt status is an error, not a default"
+        );
     }
 
     #[test]

@@ -102,6 +102,11 @@ pub fn error_event(message: &str, code: &str) -> String {
     text(json!({"type": "error", "error": message, "code": code}))
 }
 
+/// `{"type":"resync"}`: events may have been lost; re-read what matters.
+pub fn resync_event() -> String {
+    text(json!({"type": "resync"}))
+}
+
 pub fn pong_event() -> String {
     text(json!({"type": "pong"}))
 }

@@ -14,6 +14,7 @@ use super::{games::player_ref, now_ms, views::MatchStatus, Arena, ServiceError, 
 use crate::{
     audit::AuditEvent,
     cold::PlayerRecord,
+    game::GameStatus,
     hot::{pending_since, PairingRules},
 };
 
@@ -47,7 +48,7 @@ impl Arena {
             return Ok(status);
         }
         if let Ok(game) = self.active_game(player.id).await {
-            if game.status == "active" {
+            if GameStatus::parse(&game.status) == Some(GameStatus::Active) {
                 return Err(ServiceError::AlreadyInGame);
             }
         }
@@ -163,10 +164,10 @@ impl Arena {
                 my_player: None,
             }));
         }
-        let started =
-            self.cold.open_game_of(player_id).await?.filter(|game| {
-                game.status == "active" && game.created_at.timestamp_millis() >= since
-            });
+        let started = self.cold.open_game_of(player_id).await?.filter(|game| {
+            GameStatus::parse(&game.status) == Some(GameStatus::Active)
+                && game.created_at.timestamp_millis() >= since
+        });
         if let Some(game) = started {
             let seat = if game.player1_id == player_id { 1 } else { 2 };
             tracing::warn!(player_id, game_id = %game.id, "pairing was interrupted after its game was created; match restored");
@@ -205,7 +206,7 @@ impl Arena {
         else {
             return Ok(None);
         };
-        crate::failpoint::hit("matchmaking.after_pair");
+        crate::failpoint::hit("matchmaking.after_pair").await;
         let game_id = match self.open_matched_game(partner_id, player_id).await {
             Ok(game_id) => game_id,
             Err(err) => {
@@ -213,7 +214,7 @@ impl Arena {
                 return Err(err);
             }
         };
-        crate::failpoint::hit("matchmaking.after_create");
+        crate::failpoint::hit("matchmaking.after_create").await;
         for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
             self.hot
                 .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)

@@ -49,11 +49,18 @@ impl Arena {
         let player1 = player_ref(row.player1_id).ok_or(ServiceError::PlayerNotFound)?;
         let mut state = GameState {
             id: row.id.clone(),
-            status: row.status.clone(),
+            status: GameStatus::parse(&row.status)
+                .ok_or_else(|| corrupt(game_id, "status", &row.status))?,
             player1,
             player2: row.player2_id.and_then(player_ref),
             moves: stored_moves.iter().map(|m| m.column as u8).collect(),
-            end_reason: row.end_reason.clone(),
+            end_reason: match row.end_reason.as_deref() {
+                Some(reason) => Some(
+                    EndReason::parse(reason)
+                        .ok_or_else(|| corrupt(game_id, "end_reason", reason))?,
+                ),
+                None => None,
+            },
             winner: row.winner_seat.map(|seat| seat as u8),
             move_time_limit_secs: row.move_time_limit_secs as u32,
             turn_deadline_ms: None,
@@ -72,7 +79,7 @@ impl Arena {
             }),
             _ => None,
         };
-        if row.status == GameStatus::Active.as_str() {
+        if state.status == GameStatus::Active {
             let ending = match state.board().outcome() {
                 Outcome::Won { seat, .. } => Some((EndReason::FourInARow, Some(*seat))),
                 Outcome::Draw => Some((EndReason::Draw, None)),
@@ -137,4 +144,10 @@ impl Arena {
         );
         Ok(())
     }
+}
+
+/// A stored value that is not one of the known names: an error, never a default.
+fn corrupt(game_id: &str, field: &str, value: &str) -> ServiceError {
+    tracing::error!(game_id, field, value, "stored game has an unknown value");
+    ServiceError::Unavailable
 }

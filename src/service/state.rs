@@ -13,12 +13,12 @@ use crate::game::{sequence_number, Board, EndReason, GameStatus, Outcome, Placem
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GameState {
     pub id: String,
-    pub status: String,
+    pub status: GameStatus,
     pub player1: PlayerRef,
     pub player2: Option<PlayerRef>,
     /// Columns played, in order.
     pub moves: Vec<u8>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     /// The winning seat (1 or 2) once decided.
     pub winner: Option<u8>,
     pub move_time_limit_secs: u32,
@@ -29,7 +29,7 @@ pub struct GameState {
 
 impl GameState {
     pub fn status(&self) -> GameStatus {
-        GameStatus::parse(&self.status).unwrap_or(GameStatus::Active)
+        self.status
     }
 
     /// The deadline the move clock is running towards: the turn deadline while the game
@@ -42,7 +42,7 @@ impl GameState {
     }
 
     pub fn end_reason(&self) -> Option<EndReason> {
-        self.end_reason.as_deref().and_then(EndReason::parse)
+        self.end_reason
     }
 
     /// The state version (see [`sequence_number`]).
@@ -79,8 +79,8 @@ impl GameState {
 
     /// Records a game's end.
     pub fn end(&mut self, status: GameStatus, reason: EndReason, winner: Option<Seat>) {
-        self.status = status.as_str().to_string();
-        self.end_reason = Some(reason.as_str().to_string());
+        self.status = status;
+        self.end_reason = Some(reason);
         self.winner = winner.map(Seat::number);
         self.turn_deadline_ms = None;
     }
@@ -108,7 +108,7 @@ impl GameState {
         });
         GameView {
             game_id: self.id.clone(),
-            status: self.status.clone(),
+            status: self.status.as_str().to_string(),
             board: grid(&board),
             next_player: board.next_seat().number(),
             seq: self.version(),
@@ -120,7 +120,7 @@ impl GameState {
             draw: self.end_reason() == Some(EndReason::Draw),
             winning_cells,
             last_move,
-            end_reason: self.end_reason.clone(),
+            end_reason: self.end_reason.map(|reason| reason.as_str().to_string()),
             move_time_limit_secs: self.move_time_limit_secs,
             turn_deadline_ms: self.turn_deadline_ms,
             rematch_game_id: self.rematch_game_id.clone(),
@@ -144,7 +144,7 @@ impl GameState {
             winner_id: self.winner_id(),
             draw: self.end_reason() == Some(EndReason::Draw),
             winning_cells: winning_cells(board),
-            status: self.status.clone(),
+            status: self.status.as_str().to_string(),
             move_count: board.move_count() as u32,
             turn_deadline_ms: self.turn_deadline_ms,
         }
