@@ -5,9 +5,10 @@ the replica that holds one player's socket halfway through.
 Run by compose_test.sh once every service is healthy. It registers two players, starts
 a game, connects both over WebSocket through nginx until they sit on different replicas
 (told by each replica's c4_open_sockets, then confirmed by the audit files: a move is
-written by the instance that received it, into its own file), plays four moves, `docker kill`s the replica of
-the first player, reconnects that player through nginx (to a surviving replica), and
-finishes the game with a four in a row. Every step has a deadline. On success it prints
+written by the instance that received it, into its own file; compose names each
+replica's INSTANCE_ID after its service), plays four moves, `docker kill`s the replica
+of the first player, reconnects that player through nginx (to a surviving replica),
+and finishes the game with a four in a row. Every step has a deadline. On success it prints
 `GAME <game id> <number of moves>` as its last line.
 
 Environment: C4_BASE_URL (http://127.0.0.1:<port>), C4_COMPOSE (the compose command,
@@ -20,7 +21,6 @@ import os
 import secrets
 import shlex
 import subprocess
-import sys
 import time
 import urllib.request
 
