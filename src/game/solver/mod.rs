@@ -200,15 +200,13 @@ impl Solver {
         let key = position.key();
         match decode_bound(self.table.get(key)) {
             Some(Bound::Upper(bound)) => ceiling = ceiling.min(bound),
-            Some(Bound::Lower(bound)) => {
-                if alpha < bound {
-                    alpha = bound;
-                    if alpha >= beta {
-                        return alpha;
-                    }
+            Some(Bound::Lower(bound)) if alpha < bound => {
+                alpha = bound;
+                if alpha >= beta {
+                    return alpha;
                 }
             }
-            None => {}
+            Some(Bound::Lower(_)) | None => {}
         }
         if beta > ceiling {
             beta = ceiling;

@@ -1,6 +1,7 @@
 //! The transposition table: a fixed number of slots, chosen when the solver is built,
 //! each holding one position key (below 2^49) and one bound byte. A slot is chosen by
-//! the key modulo the table size and a new entry simply replaces the old one, so the
+//! a multiplicative hash of the key scaled to the table size (two multiplications, no
+//! division, any size works) and a new entry simply replaces the old one, so the
 //! table never grows and never needs clearing between positions. Invariants: a bound
 //! byte is never 0 (0 marks an empty slot), and `get` only answers for the exact key
 //! that was stored, so a collision costs a lookup, never a wrong bound.
@@ -9,9 +10,8 @@
 const KEY_BITS: u32 = 56;
 const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
 
-/// Default number of slots: a prime near 2^23 (64 MiB), so that keys, which are sums
-/// of bit patterns, spread evenly.
-pub const DEFAULT_SLOTS: usize = (1 << 23) + 9;
+/// Default number of slots: 2^23, 64 MiB.
+pub const DEFAULT_SLOTS: usize = 1 << 23;
 
 /// A fixed-size, always-replace table from position keys to bound bytes.
 pub struct TranspositionTable {
@@ -24,11 +24,6 @@ impl TranspositionTable {
         TranspositionTable {
             slots: vec![0; slots.max(1)],
         }
-    }
-
-    /// Number of slots.
-    pub fn slots(&self) -> usize {
-        self.slots.len()
     }
 
     /// Forgets every entry.
@@ -53,8 +48,10 @@ impl TranspositionTable {
     }
 
     fn slot(&self, key: u64) -> usize {
-        // The remainder is below the length, which is a usize.
-        (key % self.slots.len() as u64) as usize
+        // Fibonacci hashing spreads keys (sums of bit patterns) over all 64 bits; the
+        // high half of hash × length is then uniform in 0..length, below a usize.
+        let hash = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
     }
 }
 
@@ -64,7 +61,7 @@ mod tests {
 
     #[test]
     fn a_stored_bound_is_found_only_under_its_own_key() {
-        let mut table = TranspositionTable::new(11);
+        let mut table = TranspositionTable::new(1);
         table.put(5, 7);
         assert_eq!(table.get(5), 7);
         assert_eq!(table.get(16), 0, "same slot, other key");
