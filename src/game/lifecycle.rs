@@ -149,7 +149,10 @@ mod tests {
         let parsed: GameStatus = serde_json::from_str("\"active\"").unwrap();
         assert_eq!(parsed, GameStatus::Active);
         let corrupt = serde_json::from_str::<GameStatus>("\"Active \"");
-        assert!(corrupt.is_err(), "a corrupt status is an error, not a default");
+        assert!(
+            corrupt.is_err(),
+            "a corrupt status is an error, not a default"
+        );
     }
 
     #[test]
