@@ -22,6 +22,8 @@ pub struct Config {
     pub bind: IpAddr,
     pub port: u16,
     pub audit_dir: PathBuf,
+    /// How often the audit chain head is recorded in the database (also at start and shutdown).
+    pub audit_anchor_interval: Duration,
     pub instance_id: String,
     pub static_dir: PathBuf,
     /// Default per-move time limit of a new game.
@@ -66,6 +68,7 @@ impl Config {
             audit_dir: get("AUDIT_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./data/audit")),
+            audit_anchor_interval: Duration::from_secs(parse(&get, "AUDIT_ANCHOR_SECONDS", 10)?),
             static_dir: get("STATIC_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./static")),
@@ -83,6 +86,13 @@ impl Config {
                     MOVE_TIME_LIMIT_RANGE.start(),
                     MOVE_TIME_LIMIT_RANGE.end()
                 ),
+            });
+        }
+        if config.audit_anchor_interval.is_zero() {
+            return Err(ConfigError {
+                name: "AUDIT_ANCHOR_SECONDS",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
             });
         }
         if !config
@@ -174,6 +184,7 @@ impl fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("port", &self.port)
             .field("audit_dir", &self.audit_dir)
+            .field("audit_anchor_interval", &self.audit_anchor_interval)
             .field("instance_id", &self.instance_id)
             .field("static_dir", &self.static_dir)
             .field("move_time_limit_secs", &self.move_time_limit_secs)
@@ -229,6 +240,16 @@ mod tests {
             "{printed}"
         );
         assert!(printed.contains("db:5432"));
+    }
+
+    #[test]
+    fn audit_anchors_are_recorded_every_ten_seconds_unless_configured() {
+        let config = config_from(&[("INSTANCE_ID", "test")]).expect("defaults are valid");
+        assert_eq!(config.audit_anchor_interval, Duration::from_secs(10));
+        let config = config_from(&[("AUDIT_ANCHOR_SECONDS", "2")]).expect("valid");
+        assert_eq!(config.audit_anchor_interval, Duration::from_secs(2));
+        let err = config_from(&[("AUDIT_ANCHOR_SECONDS", "0")]).expect_err("zero is refused");
+        assert!(err.to_string().contains("AUDIT_ANCHOR_SECONDS"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   state, owner-checked locks, presence, rematch votes. Key names live in `hot/keys.rs`.
 //! - [`fanout`]: per-game broadcast to local sockets, fed by Redis Pub/Sub (or in process).
 //! - [`cold`]: sea-orm entities and queries; settles each game once, in one transaction.
-//! - [`audit`]: the hash-chained, append-only JSONL event log and its verifier.
+//! - [`audit`]: the hash-chained, append-only JSONL event log, its chain heads anchored
+//!   in the database, and its verifier (chains, anchors, audit vs the moves table).
 //! - [`service`]: the use-cases, shared by REST and WebSocket; the move pipeline.
 //! - [`api`]: poem-openapi resources, the WebSocket, errors mapped to HTTP in one place.
 //! - [`server`]: start-up, serving, graceful drain; [`config`] and [`telemetry`].

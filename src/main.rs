@@ -1,5 +1,6 @@
-//! The `connect4-arena` binary: `serve` (default), `migrate`, `verify <audit files…>`,
-//! and the solver's tools, `solve` and `book`.
+//! The `connect4-arena` binary: `serve` (default), `migrate`,
+//! `verify [--database URL | --no-database] <audit files…>`, and the solver's tools,
+//! `solve` and `book`.
 
 use std::{
     io::{self, BufRead, Write},
@@ -15,14 +16,17 @@ use connect4_arena::{
     telemetry, Application, Config,
 };
 
-const USAGE: &str = "usage: connect4-arena [serve | migrate | verify <events-*.jsonl>...
+const USAGE: &str = "usage: connect4-arena [serve | migrate | verify [--database URL | --no-database] <events-*.jsonl>...
                       | solve [--all] [--time] [--no-book] [--table-mb N]
                       | book --depth N [--out PATH] [--table-mb N]]
 
   serve     run the server (default); configuration from the environment (see README)
   migrate   apply database migrations and exit
-  verify    check the hash chain of audit log files; exit 1 if any line was altered,
-            removed or reordered
+  verify    check audit log files: each file's hash chain and, with a database
+            (--database URL, else DATABASE_URL), the anchors the instances recorded
+            and the moves table (give every instance's files); --no-database checks
+            the chains only. Exit 1 if anything is wrong, 2 if a file or the database
+            cannot be read
   solve     read positions from stdin, one per line as the 1-based columns played
             (`4453`; anything after a space is ignored), print `<position> <score>`;
             --all adds the score of each of the 7 moves (`-` for a full column),
@@ -41,7 +45,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
-        Some("verify") => verify(&args[1..]),
+        Some("verify") => verify(&args[1..]).await,
         Some("solve") => solve(&args[1..]),
         Some("book") => book(&args[1..]),
         Some("-h" | "--help" | "help") => {
@@ -101,38 +105,109 @@ async fn migrate() -> ExitCode {
     }
 }
 
-fn verify(files: &[String]) -> ExitCode {
-    if files.is_empty() {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+/// Where `verify` finds its database.
+#[derive(Debug, PartialEq, Eq)]
+enum VerifyDatabase {
+    Url(String),
+    None,
+}
+
+/// Parses `verify`'s arguments: the database (flag, else `env_database`, the value of
+/// `DATABASE_URL`) and the files.
+fn verify_args(
+    args: &[String],
+    env_database: Option<String>,
+) -> Result<(VerifyDatabase, Vec<PathBuf>), String> {
+    let mut database = None;
+    let mut files = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--database" => match args.next() {
+                Some(url) => database = Some(VerifyDatabase::Url(url.clone())),
+                None => return Err("--database needs a URL".into()),
+            },
+            "--no-database" => database = Some(VerifyDatabase::None),
+            other => match other.strip_prefix("--database=") {
+                Some(url) => database = Some(VerifyDatabase::Url(url.to_string())),
+                None if other.starts_with("--") => return Err(format!("unknown option {other}")),
+                None => files.push(PathBuf::from(other)),
+            },
+        }
     }
-    let paths: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
-    let reports = match audit::verify_files(&paths) {
-        Ok(reports) => reports,
+    if files.is_empty() {
+        return Err("no audit files given".into());
+    }
+    let database = database.unwrap_or_else(|| match env_database {
+        Some(url) if !url.trim().is_empty() => VerifyDatabase::Url(url),
+        _ => VerifyDatabase::None,
+    });
+    Ok((database, files))
+}
+
+async fn verify(args: &[String]) -> ExitCode {
+    let (database, paths) = match verify_args(args, std::env::var("DATABASE_URL").ok()) {
+        Ok(parsed) => parsed,
         Err(err) => {
-            eprintln!("cannot read: {err}");
+            eprintln!("{err}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let mut intact = true;
-    for report in reports {
-        if report.problems.is_empty() {
-            println!("{}: {} lines, intact", report.path.display(), report.lines);
-        } else {
-            intact = false;
-            for problem in report.problems {
-                println!(
-                    "{}:{}: {}",
-                    report.path.display(),
-                    problem.line,
-                    problem.reason
-                );
-            }
+    let verified = match database {
+        VerifyDatabase::None => audit::verify_chains(&paths),
+        VerifyDatabase::Url(url) => {
+            let cold = match Cold::connect_with_pool(&url, 2).await {
+                Ok(cold) => cold,
+                Err(err) => {
+                    eprintln!(
+                        "cannot use the database ({err}); --no-database checks the chains only"
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            let verified = audit::verify_against(&cold, &paths).await;
+            cold.close().await;
+            verified
+        }
+    };
+    let report = match verified {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    for file in &report.files {
+        if report.problems_in(&file.path).is_empty() {
+            let anchored = file
+                .anchored
+                .map(|lines| format!(", anchored through line {lines}"))
+                .unwrap_or_default();
+            println!(
+                "{}: {} lines, intact{anchored}",
+                file.path.display(),
+                file.lines
+            );
         }
     }
-    if intact {
+    for finding in &report.problems {
+        println!("{}: {}", finding.place, finding.reason);
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if report.cross_checked {
+        println!(
+            "moves: {} stored, {} audit lines; {} recovered by another instance after being audited by the one that crashed",
+            report.stored_moves, report.audited_moves, report.recovered_and_audited
+        );
+    } else {
+        println!("anchors and moves table not checked: no database given (--database URL or DATABASE_URL)");
+    }
+    if report.is_clean() {
         ExitCode::SUCCESS
     } else {
+        println!("{} problem(s)", report.problems.len());
         ExitCode::FAILURE
     }
 }
@@ -325,5 +400,44 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    #[test]
+    fn verify_takes_its_database_from_the_flag_else_from_database_url() {
+        let env = || Some("postgres://env/db".to_string());
+        let parsed = verify_args(
+            &args(&["--database", "postgres://flag/db", "a.jsonl"]),
+            env(),
+        );
+        assert_eq!(
+            parsed,
+            Ok((
+                VerifyDatabase::Url("postgres://flag/db".into()),
+                vec![PathBuf::from("a.jsonl")]
+            ))
+        );
+        let parsed = verify_args(&args(&["a.jsonl", "b.jsonl"]), env()).expect("valid");
+        assert_eq!(parsed.0, VerifyDatabase::Url("postgres://env/db".into()));
+        assert_eq!(parsed.1.len(), 2);
+        let parsed = verify_args(&args(&["--no-database", "a.jsonl"]), env()).expect("valid");
+        assert_eq!(parsed.0, VerifyDatabase::None);
+        let parsed = verify_args(&args(&["a.jsonl"]), None).expect("valid");
+        assert_eq!(parsed.0, VerifyDatabase::None);
+    }
+
+    #[test]
+    fn verify_refuses_unknown_options_and_no_files() {
+        assert!(verify_args(&args(&["--databse", "x", "a.jsonl"]), None).is_err());
+        assert!(verify_args(&args(&["--database"]), None).is_err());
+        assert!(verify_args(&args(&["--no-database"]), None).is_err());
     }
 }

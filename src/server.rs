@@ -1,10 +1,11 @@
 //! Start-up and shutdown of one instance. [`Application::build`] connects the stores
 //! (Redis + PostgreSQL in a cluster, memory + SQLite embedded), opens the audit log and
 //! binds the listener (port 0 picks a free port, which tests use);
-//! [`Application::run_until_stopped`] serves until the shutdown future resolves, then
+//! [`Application::run_until_stopped`] anchors the audit chain in the database (at start,
+//! then every `AUDIT_ANCHOR_SECONDS`) and serves until the shutdown future resolves, then
 //! drains: the instance turns not-ready, tells its sockets to reconnect elsewhere
 //! (close code 1012), stops accepting, lets in-flight requests finish, flushes the audit
-//! log and closes the database pool.
+//! log and records its final anchor, and closes the database pool.
 
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -100,6 +101,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let arena = Arc::clone(&self.arena);
+        arena
+            .audit
+            .start_anchoring(arena.cold.clone(), arena.config.audit_anchor_interval)
+            .await;
         let sweeper = arena.spawn_sweeper();
         let draining = Arc::clone(&self.arena);
         let signal = async move {

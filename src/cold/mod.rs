@@ -1,5 +1,7 @@
 //! The cold layer: players, sessions, games, moves and ratings in a relational database
 //! through sea-orm — PostgreSQL in a cluster, SQLite in the embedded mode, one code path.
+//! It also keeps the audit anchors (each instance's audit chain head, recorded outside
+//! the file) that `connect4-arena verify` checks the audit files against.
 //!
 //! Invariants kept here rather than trusted to callers:
 //! - a move is stored at most once (`moves (game_id, move_number)` is unique);
@@ -11,6 +13,7 @@
 //!   transaction, with the game row and the two player rows locked;
 //! - every database error is returned to the caller (and counted), never swallowed.
 
+mod anchors;
 pub mod entities;
 mod games;
 mod players;
@@ -23,6 +26,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
 pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
 pub use players::{LeaderboardRow, PlayerRecord};
 

@@ -11,7 +11,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Timer, Versioned,
+    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Release, Timer,
+    Versioned,
 };
 use crate::fanout::Rooms;
 
@@ -174,10 +175,15 @@ impl HotStore for MemoryHotStore {
         }))
     }
 
-    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError> {
+    async fn unlock(&self, game_id: &str, token: &str, release: Release) -> Result<(), HotError> {
         let mut inner = self.inner();
         if live_lock_holder(&inner, game_id) == Some(token) {
-            inner.release(game_id);
+            match release {
+                Release::Clean => inner.release(game_id),
+                Release::Interrupted => {
+                    inner.locks.remove(game_id);
+                }
+            }
         }
         Ok(())
     }
@@ -500,9 +506,9 @@ mod tests {
         let hot = store();
         assert!(lock(&hot, "a", TTL).await);
         assert!(!lock(&hot, "b", TTL).await);
-        hot.unlock("g", "b").await.unwrap();
+        hot.unlock("g", "b", Release::Clean).await.unwrap();
         assert!(!lock(&hot, "b", TTL).await, "b must not release a's lock");
-        hot.unlock("g", "a").await.unwrap();
+        hot.unlock("g", "a", Release::Clean).await.unwrap();
         let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
         assert_eq!(
             taken.map(|loaded| loaded.interrupted),
@@ -524,8 +530,18 @@ mod tests {
         let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
         assert_eq!(taken.map(|loaded| loaded.interrupted), Some(true));
         assert!(!hot.load("g", TTL).await.unwrap().interrupted, "b holds it");
-        hot.unlock("g", "b").await.unwrap();
+        hot.unlock("g", "b", Release::Clean).await.unwrap();
         assert!(!hot.load("g", TTL).await.unwrap().interrupted);
+    }
+
+    #[tokio::test]
+    async fn a_holder_that_may_have_written_leaves_its_intent_when_it_lets_go() {
+        let hot = store();
+        assert!(lock(&hot, "a", TTL).await);
+        hot.unlock("g", "a", Release::Interrupted).await.unwrap();
+        assert!(hot.load("g", TTL).await.unwrap().interrupted);
+        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
+        assert_eq!(taken.map(|loaded| loaded.interrupted), Some(true));
     }
 
     #[tokio::test]

@@ -95,6 +95,15 @@ pub struct Loaded {
     pub interrupted: bool,
 }
 
+/// How a lock holder lets go without committing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Nothing was written anywhere: lock and intent go.
+    Clean,
+    /// The database may have been written: the intent stays for the next holder.
+    Interrupted,
+}
+
 /// A state change to commit under a lock.
 pub struct Commit<'a> {
     pub lock_token: &'a str,
@@ -147,8 +156,10 @@ pub trait HotStore: Send + Sync {
         lock_ttl: Duration,
         state_ttl: Duration,
     ) -> Result<Option<Loaded>, HotError>;
-    /// Releases the lock (and its write intent) if `token` still holds it.
-    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError>;
+    /// Releases the lock if `token` still holds it; with [`Release::Clean`] its write
+    /// intent goes too, with [`Release::Interrupted`] the intent stays, so the next
+    /// reader or holder reconciles the game with the database.
+    async fn unlock(&self, game_id: &str, token: &str, release: Release) -> Result<(), HotError>;
     /// Compare-and-set + publish + unlock (clearing the write intent), atomically.
     async fn commit(&self, game_id: &str, commit: Commit<'_>) -> Result<CommitOutcome, HotError>;
     /// Publishes an event on a channel (see [`Keys`]) without changing any state.

@@ -20,7 +20,8 @@ use redis::{
 };
 
 use super::{
-    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Timer, Versioned,
+    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Release, Timer,
+    Versioned,
 };
 
 /// A pooled link not heard from for longer than this is pinged before use.
@@ -225,11 +226,12 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 "#;
 
-/// KEYS: lock, intent. ARGV: token. Compare-and-delete: only the holder releases (and
-/// withdraws its intent).
+/// KEYS: lock, intent. ARGV: token, "1" to withdraw the intent too. Compare-and-delete:
+/// only the holder releases.
 const UNLOCK: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '1' then return redis.call('DEL', KEYS[1], KEYS[2]) end
+return redis.call('DEL', KEYS[1])
 "#;
 
 /// KEYS: votes. ARGV: seat, ttl ms. Returns votes * 2 + (1 if this vote completed the pair).
@@ -439,13 +441,14 @@ impl HotStore for RedisHotStore {
         Ok(stored == 1)
     }
 
-    async fn unlock(&self, game_id: &str, token: &str) -> Result<(), HotError> {
+    async fn unlock(&self, game_id: &str, token: &str, release: Release) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
         let _: i64 = self
             .unlock
             .key(self.keys.game_lock(game_id))
             .key(self.keys.game_intent(game_id))
             .arg(token)
+            .arg(if release == Release::Clean { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await?;
         Ok(())

@@ -130,7 +130,7 @@ impl Arena {
 
     /// Seats `player` as player two.
     pub async fn join_game(&self, player: &PlayerRecord, game_id: &str) -> ServiceResult<GameView> {
-        let tx = self.begin(game_id).await?;
+        let mut tx = self.begin(game_id).await?;
         if tx.state.player1.id == player.id {
             return Err(ServiceError::OwnGame);
         }
@@ -140,6 +140,7 @@ impl Arena {
             _ => return Err(ServiceError::GameNotWaiting),
         }
         let now = Utc::now();
+        tx.writing();
         match self.cold.start_game(game_id, player.id, now).await {
             Ok(true) => {}
             Ok(false) => {
@@ -151,7 +152,7 @@ impl Arena {
             }
             Err(err) => return Err(tx.fail(err).await),
         }
-        crate::failpoint::hit("join.after_start");
+        crate::failpoint::hit("join.after_start").await;
         let mut state = tx.state.clone();
         state.player2 = Some(player_ref(player));
         state.status = GameStatus::Active;
@@ -186,11 +187,12 @@ impl Arena {
     /// nobody joined in time).
     pub(super) async fn cancel_locked(
         &self,
-        tx: GameTx<'_>,
+        mut tx: GameTx<'_>,
         by: Option<i64>,
         reason: &str,
     ) -> ServiceResult<GameView> {
         let game_id = tx.game_id().to_string();
+        tx.writing();
         match self.cold.cancel_game(&game_id, Utc::now()).await {
             Ok(true) => {}
             Ok(false) => {

@@ -206,7 +206,7 @@ impl Arena {
         else {
             return Ok(None);
         };
-        crate::failpoint::hit("matchmaking.after_pair");
+        crate::failpoint::hit("matchmaking.after_pair").await;
         let game_id = match self.open_matched_game(partner_id, player_id).await {
             Ok(game_id) => game_id,
             Err(err) => {
@@ -214,7 +214,7 @@ impl Arena {
                 return Err(err);
             }
         };
-        crate::failpoint::hit("matchmaking.after_create");
+        crate::failpoint::hit("matchmaking.after_create").await;
         for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
             self.hot
                 .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)

@@ -110,8 +110,11 @@ impl Arena {
     /// Records audit events and waits until their lines are in the file (a process
     /// killed after this returns has them), for events a commit must not outrun.
     pub(crate) async fn audit_written(&self, events: Vec<AuditEvent>) {
-        for event in events {
-            self.audit.record(event).await;
+        if events.is_empty() {
+            return;
+        }
+        if let Err(err) = self.audit.record_all_written(events).await {
+            tracing::error!(error = %err, "audit lines not confirmed written");
         }
     }
 

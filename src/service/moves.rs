@@ -76,7 +76,7 @@ impl Arena {
 
     async fn play_locked(
         &self,
-        tx: GameTx<'_>,
+        mut tx: GameTx<'_>,
         player: &PlayerRecord,
         claimed_seat: Option<i64>,
         column: u8,
@@ -84,7 +84,9 @@ impl Arena {
         let mut board = tx.state.board();
         let seat = check_move(&tx.state, player.id, claimed_seat)?;
         let placement = board.play_as(seat, column)?;
+        crate::failpoint::hit("move.before_insert").await;
         let now = Utc::now();
+        tx.writing();
         let stored = self
             .cold
             .insert_move(NewMove {
@@ -100,7 +102,7 @@ impl Arena {
         if let Err(err) = stored {
             return Err(tx.fail(err).await);
         }
-        crate::failpoint::hit("move.after_insert");
+        crate::failpoint::hit("move.after_insert").await;
         let mut state = tx.state.clone();
         state.moves.push(column);
         let ending = match &placement.outcome {
@@ -120,7 +122,7 @@ impl Arena {
                     // The move is stored; the transaction reconciles (and settles) it.
                     Err(err) => return Err(tx.fail(err).await),
                 }
-                crate::failpoint::hit("game.after_result");
+                crate::failpoint::hit("game.after_result").await;
             }
             None => {
                 state.turn_deadline_ms = Some(self.deadline_after(&state, now.timestamp_millis()))
@@ -171,7 +173,7 @@ impl Arena {
     /// a state the database contradicts (the transaction reconciles instead).
     pub(super) async fn end_game(
         &self,
-        tx: GameTx<'_>,
+        mut tx: GameTx<'_>,
         status: GameStatus,
         reason: EndReason,
         winner: Option<Seat>,
@@ -179,11 +181,12 @@ impl Arena {
     ) -> ServiceResult<super::views::GameView> {
         let mut state = tx.state.clone();
         state.end(status, reason, winner);
+        tx.writing();
         let ratings = match self.settle(&state, status, reason, winner).await {
             Ok(ratings) => ratings,
             Err(err) => return Err(tx.fail(err).await),
         };
-        crate::failpoint::hit("game.after_result");
+        crate::failpoint::hit("game.after_result").await;
         let view = state.view();
         let audit = cause
             .into_iter()
@@ -221,7 +224,7 @@ impl Arena {
 }
 
 /// The audit lines of a game's end: `game_over`, then each seat's `rating_change`.
-fn game_over_audit(
+pub(super) fn game_over_audit(
     view: &super::views::GameView,
     ratings: Option<RatingOutcome>,
 ) -> Vec<AuditEvent> {

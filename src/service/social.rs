@@ -146,7 +146,7 @@ impl Arena {
     /// interrupted by a crash is found again (the new game's `rematch_of`) by the
     /// transaction that reconciles the finished game.
     pub async fn vote_rematch(&self, player: &PlayerRecord, game_id: &str) -> ServiceResult<()> {
-        let tx = self.begin(game_id).await?;
+        let mut tx = self.begin(game_id).await?;
         let seat = tx
             .state
             .seat_of(player.id)
@@ -195,6 +195,7 @@ impl Arena {
         };
         let (first, second) = (current(ids[0])?, current(ids[1])?);
         let new_id = Uuid::new_v4().to_string();
+        tx.writing();
         let new_game = self
             .open_game(
                 &new_id,
@@ -205,7 +206,7 @@ impl Arena {
             )
             .await?
             .view();
-        crate::failpoint::hit("rematch.after_create");
+        crate::failpoint::hit("rematch.after_create").await;
         let mut state = tx.state.clone();
         state.rematch_game_id = Some(new_id.clone());
         let audit = AuditEvent::new("rematch")

@@ -14,7 +14,7 @@
 //! finds one — the next holder, or a reader — first rebuilds the game from the database
 //! (moves, result, ratings, clock, rematch), audits what the database holds and the
 //! hot state did not (`move_recovered` per move, `game_recovered` for a changed
-//! status), publishes the corrected state (a `state` event with reason `resync` and the
+//! status, `game_over` and `rating_change` for a result), publishes the corrected state (a `state` event with reason `resync` and the
 //! right `seq`, plus `game_over` / `rematch` when those are new), and only then acts.
 //! A database write that finds the database ahead (a move number already stored, a
 //! game no longer active or waiting) reconciles the same way ([`GameTx::reconcile`]).
@@ -27,7 +27,7 @@ use super::{events, state::GameState, Arena, ServiceError, ServiceResult};
 use crate::{
     audit::AuditEvent,
     cold::ColdError,
-    hot::{Commit, CommitOutcome, Loaded, Versioned},
+    hot::{Commit, CommitOutcome, Loaded, Release, Versioned},
 };
 
 /// How long a lock lives if its holder never releases it.
@@ -43,6 +43,8 @@ struct Held<'a> {
     token: Option<String>,
     /// The hot version read under the lock (`None`: the game had no hot state).
     read_version: Option<u64>,
+    /// A database write was started: letting go without a commit leaves the intent.
+    wrote: bool,
 }
 
 /// A game held under its lock, with its state as loaded (and reconciled).
@@ -114,6 +116,7 @@ impl Arena {
             game_id: game_id.to_string(),
             token: Some(token),
             read_version: loaded.state.as_ref().map(|stored| stored.version),
+            wrote: false,
         };
         let hot = loaded.state.as_ref().map(|stored| decode(game_id, stored));
         match hot {
@@ -208,6 +211,14 @@ impl GameTx<'_> {
         &self.held.game_id
     }
 
+    /// Declares that a database write is about to happen. From here on, a transaction
+    /// that ends without committing — an error, or its task dropped mid-way (a client
+    /// that hung up) — leaves its write intent behind, so whoever touches the game next
+    /// reconciles it with the database.
+    pub fn writing(&mut self) {
+        self.held.wrote = true;
+    }
+
     /// Writes `audit` (waiting until the lines are in the file), then commits `state`
     /// with its broadcasts and releases the lock, in one hot-store step.
     pub async fn commit(
@@ -217,8 +228,20 @@ impl GameTx<'_> {
         audit: Vec<AuditEvent>,
     ) -> ServiceResult<()> {
         self.held.arena.audit_written(audit).await;
-        crate::failpoint::hit("commit.before_hot");
-        self.held.commit(state, broadcasts).await
+        crate::failpoint::hit("commit.before_hot").await;
+        let result = self.held.commit(state, broadcasts).await;
+        if matches!(result, Err(ServiceError::StateChanged)) && self.held.wrote {
+            // This holder stalled past its lock's TTL after writing the database, and
+            // someone else committed meanwhile: bring the hot state up to what the
+            // database now holds rather than leave it behind until the next write.
+            let arena = self.held.arena;
+            let game_id = self.held.game_id.clone();
+            drop(self);
+            if let Err(err) = arena.begin(&game_id).await?.reconcile().await {
+                tracing::warn!(error = %err, game_id, "reconciling after a lost lock failed");
+            }
+        }
+        result
     }
 
     /// Makes the hot state equal to the database's (see the module's reconciliation
@@ -304,6 +327,7 @@ impl Held<'_> {
         let mut broadcasts = vec![events::state_event(&view, None, Some("resync"))];
         if fresh.status().is_over() && stale.is_none_or(|s| !s.status().is_over()) {
             broadcasts.push(events::game_over_event(&view, rebuilt.ratings));
+            audit.extend(super::moves::game_over_audit(&view, rebuilt.ratings));
         }
         let new_rematch = fresh
             .rematch_game_id
@@ -322,15 +346,21 @@ impl Held<'_> {
 }
 
 impl Drop for Held<'_> {
-    /// Releases a lock that was neither committed nor reconciled (refusals, errors).
+    /// Releases a lock that was neither committed nor reconciled (refusals, errors, a
+    /// dropped task); its intent too, unless a database write may have happened.
     fn drop(&mut self) {
         let Some(token) = self.token.take() else {
             return;
         };
         let hot = std::sync::Arc::clone(&self.arena.hot);
         let game_id = std::mem::take(&mut self.game_id);
+        let how = if self.wrote {
+            Release::Interrupted
+        } else {
+            Release::Clean
+        };
         let release = async move {
-            if let Err(err) = hot.unlock(&game_id, &token).await {
+            if let Err(err) = hot.unlock(&game_id, &token, how).await {
                 // The lock expires on its own within LOCK_TTL.
                 tracing::warn!(error = %err, game_id, "unlock failed");
             }

@@ -658,3 +658,23 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// `verify` against the cluster's database over every audit file of the cluster: hash
+/// chains, anchors, and the audit files against the moves table.
+pub async fn verify_audit(spec: &ClusterSpec) -> connect4_arena::audit::Report {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&spec.audit_dir)
+        .expect("audit dir")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
+        .collect();
+    files.sort();
+    let cold = connect4_arena::cold::Cold::connect_with_pool(&spec.database_url, 2)
+        .await
+        .expect("database");
+    let report = connect4_arena::audit::verify_against(&cold, &files)
+        .await
+        .expect("verify runs");
+    cold.close().await;
+    report
+}

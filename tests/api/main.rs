@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod clocks;
 mod cluster;

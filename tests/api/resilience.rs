@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use connect4_arena::{
     audit::verify_files,
-    hot::{HotStore, Keys, RedisHotStore},
+    hot::{HotStore, Keys, RedisHotStore, Release},
 };
 use serde_json::json;
 
@@ -65,7 +65,10 @@ async fn a_lock_left_by_a_dead_instance_blocks_a_game_for_at_most_two_seconds() 
     };
     assert!(lock("dead-instance:1").await.is_some());
     // Nobody else may release it.
-    store.unlock(&game_id, "someone-else").await.unwrap();
+    store
+        .unlock(&game_id, "someone-else", Release::Clean)
+        .await
+        .unwrap();
     assert!(lock("other").await.is_none());
     let started = Instant::now();
     let (status, body) = play(&nodes[0], &p1, &game_id, 3).await;

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table created by the `migration` crate.
 
+pub mod audit_anchor;
 pub mod game;
 pub mod player;
 pub mod rating;
