@@ -239,9 +239,9 @@ fn solver_options(args: &[String]) -> Option<SolverOptions> {
             "--time" => options.time = true,
             "--no-book" => options.no_book = true,
             "--table-mb" => match args.next().and_then(|mb| mb.parse::<usize>().ok()) {
-                Some(mb @ 1..=65536) => options.table_slots = mb * (1 << 20) / 8,
+                Some(mb @ 1..=4096) => options.table_slots = mb * (1 << 20) / 8,
                 _ => {
-                    eprintln!("--table-mb needs a size in MiB between 1 and 65536");
+                    eprintln!("--table-mb needs a size in MiB between 1 and 4096");
                     return None;
                 }
             },
