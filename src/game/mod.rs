@@ -1,11 +1,13 @@
 //! The game's pure rules, free of I/O and of any clock: the board and its moves
-//! (`board`), the life of a game around the board (`lifecycle`), and Elo ratings
-//! (`rating`). Everything here is deterministic, so a game rebuilt from its stored
-//! moves is identical to the one that was played.
+//! (`board`), the life of a game around the board (`lifecycle`), Elo ratings
+//! (`rating`), and a perfect solver with its opening book (`solver`). Everything here
+//! is deterministic, so a game rebuilt from its stored moves is identical to the one
+//! that was played.
 
 pub mod board;
 pub mod lifecycle;
 pub mod rating;
+pub mod solver;
 
 pub use board::{Board, Cell, MoveError, Outcome, Placement, Seat, COLUMNS, ROWS};
 pub use lifecycle::{sequence_number, EndReason, GameStatus};
