@@ -80,12 +80,14 @@ impl Inner {
 
     /// Puts a deadline in its index, due at `due_ms`, or takes it out (`None`). Members
     /// are stored encoded as in Redis, so both order equal due times alike.
-    fn set_timer(&mut self, deadline: &Deadline, due_ms: Option<i64>) {
+    fn set_timer(&mut self, deadline: &Deadline, due_ms: Option<i64>) -> Result<(), HotError> {
+        let member = deadline.encode()?;
         let members = self.timers.entry(deadline.timer()).or_default();
         match due_ms {
-            Some(due_ms) => members.insert(deadline.encode(), due_ms),
-            None => members.remove(&deadline.encode()),
+            Some(due_ms) => members.insert(member, due_ms),
+            None => members.remove(&member),
         };
+        Ok(())
     }
 }
 
@@ -206,11 +208,11 @@ impl HotStore for MemoryHotStore {
         if current != commit.expected_version {
             return Ok(CommitOutcome::VersionChanged);
         }
+        inner.set_timer(&Deadline::turn(game_id), commit.turn_deadline_ms)?;
         inner
             .states
             .insert(game_id.to_string(), Expiring::new(commit.new, commit.ttl));
         inner.release(game_id);
-        inner.set_timer(&Deadline::turn(game_id), commit.turn_deadline_ms);
         // Delivered while the store's mutex is held, so events leave in commit order.
         let channel = self.keys.game_channel(game_id);
         for event in commit.events {
@@ -420,13 +422,11 @@ impl HotStore for MemoryHotStore {
     }
 
     async fn schedule(&self, deadline: &Deadline, due_ms: i64) -> Result<(), HotError> {
-        self.inner().set_timer(deadline, Some(due_ms));
-        Ok(())
+        self.inner().set_timer(deadline, Some(due_ms))
     }
 
     async fn unschedule(&self, deadline: &Deadline) -> Result<(), HotError> {
-        self.inner().set_timer(deadline, None);
-        Ok(())
+        self.inner().set_timer(deadline, None)
     }
 
     async fn due(

@@ -32,6 +32,8 @@ pub enum HotError {
     Redis(#[from] ::redis::RedisError),
     #[error("corrupt hot state: {0}")]
     Corrupt(String),
+    #[error("encoding a hot value: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// How long the [`MatchRecord::Pending`] marker of a pairing lives: far longer than
@@ -54,8 +56,8 @@ pub enum MatchRecord {
 }
 
 impl MatchRecord {
-    fn encode(&self) -> String {
-        serde_json::to_string(self).expect("a match record serializes")
+    fn encode(&self) -> Result<String, HotError> {
+        Ok(serde_json::to_string(self)?)
     }
 
     fn decode(text: &str) -> Option<MatchRecord> {
@@ -75,8 +77,8 @@ pub struct PresenceMember {
 }
 
 impl PresenceMember {
-    fn encode(&self) -> String {
-        serde_json::to_string(self).expect("a presence member serializes")
+    fn encode(&self) -> Result<String, HotError> {
+        Ok(serde_json::to_string(self)?)
     }
 
     fn decode(text: &str) -> Option<PresenceMember> {
@@ -131,15 +133,14 @@ impl Deadline {
     }
 
     /// The member of its index.
-    fn encode(&self) -> String {
-        match self {
+    fn encode(&self) -> Result<String, HotError> {
+        Ok(match self {
             Deadline::Turn { game_id } => game_id.clone(),
             Deadline::Abandonment { game_id, seat } => serde_json::to_string(&AbsentSeat {
                 game_id: game_id.clone(),
                 seat: *seat,
-            })
-            .expect("a deadline serializes"),
-        }
+            })?,
+        })
     }
 
     /// Reads a member of `timer`'s index; `None` if it is not one this version writes.

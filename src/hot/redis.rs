@@ -534,7 +534,7 @@ impl HotStore for RedisHotStore {
         let key = self.keys.game_presence(game_id);
         let mut conn = self.conn().await?;
         let _: () = redis::pipe()
-            .zadd(&key, member.encode(), now_ms)
+            .zadd(&key, member.encode()?, now_ms)
             .ignore()
             .pexpire(&key, millis(PRESENCE_TTL) as i64)
             .ignore()
@@ -550,7 +550,7 @@ impl HotStore for RedisHotStore {
     ) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
         let _: i64 = conn
-            .zrem(self.keys.game_presence(game_id), member.encode())
+            .zrem(self.keys.game_presence(game_id), member.encode()?)
             .await?;
         Ok(())
     }
@@ -640,7 +640,7 @@ impl HotStore for RedisHotStore {
             .arg(rules.cap)
             .arg(rules.stale_ms)
             .arg(self.keys.queue_match_prefix())
-            .arg(MatchRecord::Pending { since_ms: now_ms }.encode())
+            .arg(MatchRecord::Pending { since_ms: now_ms }.encode()?)
             .arg(millis(PENDING_MATCH_TTL))
             .invoke_async(&mut conn)
             .await?;
@@ -696,7 +696,7 @@ impl HotStore for RedisHotStore {
         let _: () = conn
             .pset_ex(
                 self.keys.queue_match(player_id),
-                record.encode(),
+                record.encode()?,
                 millis(ttl),
             )
             .await?;
@@ -720,7 +720,7 @@ impl HotStore for RedisHotStore {
         let _: i64 = conn
             .zadd(
                 self.keys.timers(deadline.timer()),
-                deadline.encode(),
+                deadline.encode()?,
                 due_ms,
             )
             .await?;
@@ -730,7 +730,7 @@ impl HotStore for RedisHotStore {
     async fn unschedule(&self, deadline: &Deadline) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
         let _: i64 = conn
-            .zrem(self.keys.timers(deadline.timer()), deadline.encode())
+            .zrem(self.keys.timers(deadline.timer()), deadline.encode()?)
             .await?;
         Ok(())
     }
