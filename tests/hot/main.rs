@@ -21,7 +21,7 @@ struct Subject {
     hot: Arc<dyn HotStore>,
     fanout: Arc<dyn Fanout>,
     keys: Keys,
-    _cleanup: Option<RedisKeys>,
+    redis_keys: Option<RedisKeys>,
 }
 
 impl Subject {
@@ -32,7 +32,7 @@ impl Subject {
             hot: Arc::new(MemoryHotStore::new(Arc::clone(&rooms), keys.clone())),
             fanout: Arc::new(LocalFanout::new(rooms)),
             keys,
-            _cleanup: None,
+            redis_keys: None,
         }
     }
 
@@ -47,7 +47,7 @@ impl Subject {
             hot: Arc::new(RedisHotStore::new(backend, keys.clone())),
             fanout: Arc::new(RedisFanout::start(client)),
             keys,
-            _cleanup: Some(RedisKeys { url, prefix }),
+            redis_keys: Some(RedisKeys { url, prefix }),
         }
     }
 
@@ -765,4 +765,38 @@ async fn attempts_count_in_a_window_that_closes_on_its_own(s: Subject) {
 
 async fn ping_answers(s: Subject) {
     s.hot.ping().await.unwrap();
+}
+
+/// Values in the `|`-joined encoding of earlier versions, as an instance not yet
+/// replaced in a rolling deploy writes them, are ignored rather than misread.
+#[tokio::test]
+async fn redis_values_of_the_old_encoding_are_ignored() {
+    let s = Subject::redis().await;
+    let url = &s.redis_keys.as_ref().expect("a Redis subject").url;
+    let client = redis::Client::open(url.as_str()).expect("redis url");
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::pipe()
+        .zadd(s.keys.timers(Timer::Abandonment), "g|1", 10)
+        .ignore()
+        .zadd(s.keys.game_presence("g"), "1|old-instance|7", 10)
+        .ignore()
+        .set(s.keys.queue_match(5), "pending:10")
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(s
+        .hot
+        .due(Timer::Abandonment, 100, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let left: u64 = redis::cmd("ZCARD")
+        .arg(s.keys.timers(Timer::Abandonment))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "an unreadable timer leaves the index");
+    assert!(s.hot.presence_members("g", 0).await.unwrap().is_empty());
+    assert_eq!(s.hot.get_match(5).await.unwrap(), None);
 }
