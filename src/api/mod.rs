@@ -178,6 +178,6 @@ async fn metrics(arena: Data<&Arc<Arena>>) -> Response {
     arena
         .metrics
         .render(arena.instance(), &live)
-        .with_content_type("text/plain; version=0.0.4")
+        .with_content_type(crate::telemetry::CONTENT_TYPE)
         .into_response()
 }

@@ -110,7 +110,7 @@ impl Arena {
             .await?;
         if let Some(deadline) = state.running_clock() {
             self.hot
-                .schedule(crate::hot::Timer::TurnDeadline, id, deadline)
+                .schedule(&crate::hot::Deadline::turn(id), deadline)
                 .await?;
         }
         self.audit(

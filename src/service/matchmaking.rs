@@ -15,7 +15,7 @@ use crate::{
     audit::AuditEvent,
     cold::PlayerRecord,
     game::GameStatus,
-    hot::{pending_since, PairingRules},
+    hot::{MatchRecord, PairingRules},
 };
 
 /// The rating window: +/-200 at first, 50 wider per second of waiting, at most +/-1000.
@@ -38,6 +38,13 @@ fn matched(game_id: String, seat: u8, queue_size: u64) -> MatchStatus {
         queue_size,
         game_id: Some(game_id),
         my_player: Some(seat),
+    }
+}
+
+fn game_match(game_id: &str, seat: u8) -> MatchRecord {
+    MatchRecord::Game {
+        game_id: game_id.to_string(),
+        seat,
     }
 }
 
@@ -122,14 +129,14 @@ impl Arena {
             return Ok(None);
         };
         let (_, queue_size) = self.hot.queue_status(player_id, now_ms()).await?;
-        if let Some(since) = pending_since(&remembered) {
-            return self.pending_match(player_id, since, queue_size).await;
-        }
-        let Some((game_id, seat)) = remembered.split_once('|') else {
-            return Ok(None);
+        let (game_id, seat) = match remembered {
+            MatchRecord::Pending { since_ms } => {
+                return self.pending_match(player_id, since_ms, queue_size).await
+            }
+            MatchRecord::Game { game_id, seat } => (game_id, seat),
         };
         let still_on = self
-            .load_state(game_id)
+            .load_state(&game_id)
             .await
             .map(|s| !s.status().is_over())
             .unwrap_or(false);
@@ -137,11 +144,7 @@ impl Arena {
             self.hot.clear_match(player_id).await?;
             return Ok(None);
         }
-        Ok(Some(matched(
-            game_id.to_string(),
-            seat.parse().unwrap_or(1),
-            queue_size,
-        )))
+        Ok(Some(matched(game_id, seat, queue_size)))
     }
 
     /// A player paired at `since` whose game is not recorded in the hot store yet. While
@@ -172,7 +175,7 @@ impl Arena {
             let seat = if game.player1_id == player_id { 1 } else { 2 };
             tracing::warn!(player_id, game_id = %game.id, "pairing was interrupted after its game was created; match restored");
             self.hot
-                .set_match(player_id, &format!("{}|{seat}", game.id), MATCH_MEMORY)
+                .set_match(player_id, &game_match(&game.id, seat), MATCH_MEMORY)
                 .await?;
             return Ok(Some(matched(game.id, seat, queue_size)));
         }
@@ -217,7 +220,7 @@ impl Arena {
         crate::failpoint::hit("matchmaking.after_create").await;
         for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
             self.hot
-                .set_match(id, &format!("{game_id}|{seat}"), MATCH_MEMORY)
+                .set_match(id, &game_match(&game_id, seat), MATCH_MEMORY)
                 .await?;
             let event =
                 json!({"type": "matched", "game_id": game_id, "my_player": seat}).to_string();

@@ -11,7 +11,7 @@ use super::{now_ms, state::GameState, views::PlayerRef, Arena, ServiceError, Ser
 use crate::{
     cold::{entities::stored_move, GameClock, RatingOutcome},
     game::{EndReason, GameStatus, Outcome},
-    hot::Timer,
+    hot::Deadline,
 };
 
 /// A game as the database records it.
@@ -127,8 +127,7 @@ impl Arena {
         for clock in &clocks {
             self.hot
                 .schedule(
-                    Timer::TurnDeadline,
-                    &clock.game_id,
+                    &Deadline::turn(&clock.game_id),
                     clock.deadline.timestamp_millis(),
                 )
                 .await?;

@@ -25,6 +25,7 @@ use crate::{
     audit::AuditEvent,
     cold::PlayerRecord,
     game::{GameStatus, Seat},
+    hot::PresenceMember,
 };
 
 /// How often an open socket refreshes its presence.
@@ -44,11 +45,10 @@ pub enum Role {
 }
 
 impl Role {
-    fn tag(self) -> &'static str {
+    fn seat(self) -> Option<u8> {
         match self {
-            Role::Player(Seat::One) => "1",
-            Role::Player(Seat::Two) => "2",
-            Role::Spectator => "v",
+            Role::Player(seat) => Some(seat.number()),
+            Role::Spectator => None,
         }
     }
 }
@@ -89,7 +89,7 @@ impl PendingViewerCounts {
 pub struct SocketPresence {
     pub game_id: String,
     pub role: Role,
-    member: String,
+    member: PresenceMember,
 }
 
 impl Arena {
@@ -100,9 +100,9 @@ impl Arena {
             .await?;
         let mut presence = Presence::default();
         for member in members {
-            match member.split('|').next() {
-                Some("1") => presence.seats[0] = true,
-                Some("2") => presence.seats[1] = true,
+            match member.seat {
+                Some(1) => presence.seats[0] = true,
+                Some(2) => presence.seats[1] = true,
                 _ => presence.viewers += 1,
             }
         }
@@ -119,7 +119,11 @@ impl Arena {
         let entry = SocketPresence {
             game_id: game_id.to_string(),
             role,
-            member: format!("{}|{}|{socket_id}", role.tag(), self.instance()),
+            member: PresenceMember {
+                seat: role.seat(),
+                instance: self.instance().to_string(),
+                socket: socket_id,
+            },
         };
         self.socket_refresh(&entry).await?;
         Ok(entry)

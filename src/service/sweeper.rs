@@ -17,7 +17,7 @@ use chrono::Utc;
 use super::{now_ms, Arena, ServiceError, ServiceResult};
 use crate::{
     game::{EndReason, GameStatus, Seat},
-    hot::Timer,
+    hot::{Deadline, Timer},
 };
 
 /// How often each instance sweeps.
@@ -52,11 +52,11 @@ impl Arena {
     async fn sweep(&self, include_waiting: bool) -> ServiceResult<()> {
         self.rearm_clocks_if_lost().await?;
         let now = now_ms();
-        for game_id in self.hot.due(Timer::TurnDeadline, now, BATCH).await? {
-            self.expire_turn(&game_id).await?;
+        for deadline in self.hot.due(Timer::TurnDeadline, now, BATCH).await? {
+            self.expire_turn(deadline.game_id()).await?;
         }
-        for member in self.hot.due(Timer::Abandonment, now, BATCH).await? {
-            self.settle_abandonment(&member).await?;
+        for deadline in self.hot.due(Timer::Abandonment, now, BATCH).await? {
+            self.settle_abandonment(&deadline).await?;
         }
         self.pair_queue().await?;
         if include_waiting {
@@ -76,7 +76,7 @@ impl Arena {
             Ok(None) => return Ok(()),
             Err(ServiceError::GameNotFound) => {
                 // A game that does not exist has no clock to enforce.
-                self.hot.unschedule(Timer::TurnDeadline, game_id).await?;
+                self.hot.unschedule(&Deadline::turn(game_id)).await?;
                 return Ok(());
             }
             Err(err) => return Err(err),
@@ -87,10 +87,10 @@ impl Arena {
             match clock {
                 Some(deadline) => {
                     self.hot
-                        .schedule(Timer::TurnDeadline, game_id, deadline)
+                        .schedule(&Deadline::turn(game_id), deadline)
                         .await?
                 }
-                None => self.hot.unschedule(Timer::TurnDeadline, game_id).await?,
+                None => self.hot.unschedule(&Deadline::turn(game_id)).await?,
             }
             return Ok(());
         }
@@ -113,21 +113,20 @@ impl Arena {
     }
 
     /// A seat stayed disconnected past its grace period.
-    async fn settle_abandonment(&self, member: &str) -> ServiceResult<()> {
-        let parsed = member.split_once('|').and_then(|(game_id, seat)| {
-            Some((game_id, seat.parse().ok().and_then(Seat::from_number)?))
-        });
-        let Some((game_id, seat)) = parsed else {
-            return self
-                .hot
-                .unschedule(Timer::Abandonment, member)
-                .await
-                .map_err(Into::into);
+    async fn settle_abandonment(&self, deadline: &Deadline) -> ServiceResult<()> {
+        let parsed = match deadline {
+            Deadline::Abandonment { game_id, seat } => Some((game_id.as_str(), *seat)),
+            Deadline::Turn { .. } => None,
+        };
+        let Some((game_id, seat)) =
+            parsed.and_then(|(id, seat)| Some((id, Seat::from_number(seat)?)))
+        else {
+            return self.hot.unschedule(deadline).await.map_err(Into::into);
         };
         let Some(tx) = self.try_begin(game_id).await? else {
             return Ok(());
         };
-        self.hot.unschedule(Timer::Abandonment, member).await?;
+        self.hot.unschedule(deadline).await?;
         let returned = self.presence(game_id).await?.seats[usize::from(seat.number() - 1)];
         if tx.state.status() != GameStatus::Active || returned {
             return Ok(());
@@ -151,20 +150,14 @@ impl Arena {
         }
         let grace = self.config.abandon_grace.as_millis() as i64;
         self.hot
-            .schedule(
-                Timer::Abandonment,
-                &format!("{game_id}|{}", seat.number()),
-                now_ms() + grace,
-            )
+            .schedule(&absence(game_id, seat), now_ms() + grace)
             .await?;
         Ok(())
     }
 
     /// A seat is back: its grace period ends.
     pub async fn seat_connected(&self, game_id: &str, seat: Seat) -> ServiceResult<()> {
-        self.hot
-            .unschedule(Timer::Abandonment, &format!("{game_id}|{}", seat.number()))
-            .await?;
+        self.hot.unschedule(&absence(game_id, seat)).await?;
         Ok(())
     }
 
@@ -178,5 +171,13 @@ impl Arena {
         }
         self.cancel_locked(tx, None, "expired").await?;
         Ok(())
+    }
+}
+
+/// The abandonment deadline of a seat.
+fn absence(game_id: &str, seat: Seat) -> Deadline {
+    Deadline::Abandonment {
+        game_id: game_id.to_string(),
+        seat: seat.number(),
     }
 }
