@@ -640,7 +640,6 @@ function renderClock() {
     const ring = card.querySelector(".ring-fill");
     const label = byId(`player-clock-${seat}`);
     const running = view.status === "active" && view.nextPlayer === seat && typeof view.deadlineMs === "number";
-    card.classList.toggle("clock-running", running);
     if (!running) {
       ring.style.strokeDashoffset = String(RING_LENGTH);
       label.textContent = view.status === "active" && view.limitSecs ? `${view.limitSecs}s` : "";
@@ -657,8 +656,9 @@ function renderClock() {
     label.dataset.running = "true";
     const low = left <= LOW_TIME_MS;
     card.classList.toggle("low-time", low);
-    // A tick each second of the player's own low clock.
-    if (low && seconds > 0 && isPlayer() && seat === view.seat && view.lastTickSecond !== seconds) {
+    // A tick each second of the player's own low clock (the last third of a short one).
+    const ticking = left <= Math.min(LOW_TIME_MS, total / 3);
+    if (ticking && seconds > 0 && isPlayer() && seat === view.seat && view.lastTickSecond !== seconds) {
       view.lastTickSecond = seconds;
       playSound("lowClock");
       if (seconds === 10) announce("10 seconds left.");
