@@ -57,6 +57,8 @@ async function tabToBoard(p, limit = 40) {
 }
 
 async function assertAccessible(p, where) {
+  // Screens fade in and the status pops: judge colours once they rest.
+  await p.page.waitForTimeout(700);
   const violations = await accessibilityViolations(p.page);
   assert.deepEqual(violations, [], `axe-core on ${where}`);
 }
