@@ -22,10 +22,10 @@ use std::{
 };
 
 use poem::{
-    http::uri::Scheme,
+    http::{header, uri::Scheme, Method},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     web::{LocalAddr, RemoteAddr},
-    Server,
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Server,
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
@@ -390,7 +390,7 @@ impl Application {
         };
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                api::routes(Arc::clone(&arena)),
+                api::routes(Arc::clone(&arena)).around(app_addresses),
                 signal,
                 Some(DRAIN_TIMEOUT),
             )
@@ -403,6 +403,54 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The web app's own addresses (`/game/<id>`, `/watch/<id>`, `/replay/<id>`,
+/// `/player/<name>`, `/leaderboard`) are pages of the single-page app: a reload or a
+/// shared link gets `index.html`, whose script reads the address and opens that screen.
+/// `/leaderboard` is also the JSON API's path, so only a browser asking for a page
+/// (`Accept: text/html`) gets the app there. Any other unknown path keeps its JSON 404.
+/// `/favicon.ico` is the app's SVG icon.
+async fn app_addresses<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let target = if matches!(*req.method(), Method::GET | Method::HEAD) {
+        app_page(req.uri().path(), wants_page)
+    } else {
+        None
+    };
+    if let Some(uri) = target.and_then(|path| path.parse().ok()) {
+        *req.uri_mut() = uri;
+    }
+    let leaderboard = req.uri().path() == "/leaderboard";
+    let mut response = next.call(req).await?.into_response();
+    if leaderboard {
+        response
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    }
+    Ok(response)
+}
+
+/// The static file that answers `path` when it is an address of the app.
+fn app_page(path: &str, wants_page: bool) -> Option<&'static str> {
+    if path == "/favicon.ico" {
+        return Some("/favicon.svg");
+    }
+    if path == "/leaderboard" {
+        return wants_page.then_some("/index.html");
+    }
+    let rest = path.strip_prefix('/')?;
+    let (screen, name) = rest.split_once('/')?;
+    let named = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (matches!(screen, "game" | "watch" | "replay" | "player") && named).then_some("/index.html")
 }
 
 async fn build_arena(config: Config) -> Result<Arena, StartupError> {

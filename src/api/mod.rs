@@ -13,6 +13,7 @@ mod health;
 mod leaderboard;
 mod matchmaking;
 mod players;
+mod profiles;
 mod sessions;
 mod stats;
 pub mod ws;
@@ -68,6 +69,9 @@ pub fn openapi(arena: &Arc<Arena>) -> OpenApiService<impl poem_openapi::OpenApi,
         },
         health::HealthApi {
             arena: Arc::clone(arena),
+        },
+        profiles::ProfilesApi {
+            profiles: crate::service::profiles::Profiles::new(arena.cold.clone()),
         },
     );
     OpenApiService::new(api, "Connect 4 Arena", env!("CARGO_PKG_VERSION"))

@@ -11,7 +11,7 @@ use crate::{
     cold::PlayerRecord,
     service::{
         views::{ActiveGame, HistoryEntry, PlayerStats},
-        Arena, Registered,
+        Arena, Registered, ServiceError,
     },
 };
 
@@ -125,9 +125,15 @@ impl PlayersApi {
         ))
     }
 
-    /// The player's game that is waiting or in progress (404 `no_active_game` if none)
+    /// The player's game that is waiting or in progress, or `null` when there is none
+    ///
+    /// "No game" is a normal answer (200 with `null`), not an error.
     #[oai(path = "/players/:id/active-game", method = "get")]
-    async fn active_game(&self, id: Path<i64>) -> Result<Json<ActiveGame>, ApiError> {
-        Ok(Json(self.arena.active_game(id.0).await?))
+    async fn active_game(&self, id: Path<i64>) -> Result<Json<Option<ActiveGame>>, ApiError> {
+        match self.arena.active_game(id.0).await {
+            Ok(game) => Ok(Json(Some(game))),
+            Err(ServiceError::NoActiveGame) => Ok(Json(None)),
+            Err(err) => Err(err.into()),
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod events;
 mod games;
 mod matchmaking;
 mod moves;
+pub mod profiles;
 mod rebuild;
 mod social;
 pub mod state;

@@ -118,3 +118,21 @@ export function every(ms, fn) {
     clearTimeout(timer);
   };
 }
+
+/**
+ * Says `text` to screen readers through the page's polite live region (moves, turns,
+ * results). The region is emptied first so the same sentence twice is spoken twice.
+ */
+export function announce(text) {
+  const region = byId("announcer");
+  if (!region || !text) return;
+  region.textContent = "";
+  setTimeout(() => {
+    region.textContent = text;
+  }, 30);
+}
+
+/** Singular or plural: `plural(1, "live game")` is "live game", `plural(2, ...)` "live games". */
+export function plural(n, word, many = `${word}s`) {
+  return n === 1 ? word : many;
+}

@@ -8,6 +8,7 @@
 import { api } from "../api.js";
 import { app, nav, refreshMe } from "../app.js";
 import { collapseLeaderboard, mountLeaderboard } from "../leaderboard.js";
+import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
 import { byId, every, formatDate, h, setError, showScreen, signed, toast } from "../ui.js";
 
@@ -390,7 +391,11 @@ async function loadHistory() {
         h(
           "div",
           { class: "grow" },
-          h("span", { class: "name" }, g.opponent_username ? `vs ${g.opponent_username}` : "No opponent"),
+          h(
+            "span",
+            { class: "name" },
+            g.opponent_username ? ["vs ", h("a", { href: addressOf.player(g.opponent_username), dataset: { link: "" } }, g.opponent_username)] : "No opponent",
+          ),
           h("span", { class: "muted small" }, [`${g.move_count} moves`, change, formatDate(g.finished_at || g.created_at)].filter(Boolean).join(" · ")),
         ),
         replayable
@@ -409,6 +414,10 @@ async function checkActiveGame() {
   try {
     const active = await api.activeGame(myId());
     if (!screen.active) return;
+    if (!active) {
+      card.hidden = true;
+      return;
+    }
     if (active.status === "waiting" && active.my_player === 1) {
       card.hidden = true;
       if (screen.waitingGameId !== active.game_id) showWaiting(active.game_id);
@@ -448,6 +457,7 @@ export function enterGames() {
   leaveGames();
   screen.active = true;
   saveView({ screen: "games" });
+  setAddress(addressOf.home());
   byId("home-username").textContent = app.me.username;
   byId("home-elo").textContent = typeof app.me.elo_rating === "number" ? `${app.me.elo_rating} Elo` : "";
   playError("");

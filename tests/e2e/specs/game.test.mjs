@@ -24,10 +24,13 @@ describe("a game to a win", () => {
     assert.equal(await host.locator("player-card-1").getAttribute("data-active"), "true");
     assert.equal(await host.locator("resign").isVisible(), true);
 
-    // The move clock runs on the player to move, on both screens.
+    // The move clock runs on the player to move, on both screens; the other card shows
+    // the full time its player will have.
     await host.waitForText("player-clock-1", /^\d+s$/);
     await guest.waitForText("player-clock-1", /^\d+s$/);
-    assert.equal(await guest.text("player-clock-2"), "");
+    assert.equal(await guest.locator("player-clock-1").getAttribute("data-running"), "true");
+    assert.equal(await guest.text("player-clock-2"), "60s");
+    assert.equal(await guest.locator("player-clock-2").getAttribute("data-running"), "false");
 
     // Hover shows where a disc would go, only for the player to move.
     await host.page.hover(cellSel(3, 4));
