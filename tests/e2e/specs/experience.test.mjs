@@ -5,14 +5,11 @@
 // axe-core over the main screens.
 
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { startCluster } from "../harness.mjs";
+import { describe, test } from "node:test";
 import {
   accessibilityViolations,
   cellSel,
   inViewport,
-  launchBrowser,
-  Player,
   playMoves,
   sel,
   startGame,
@@ -20,16 +17,10 @@ import {
   VERTICAL_WIN,
   waitForGameOver,
 } from "../helpers.mjs";
+import { useArena } from "../setup.mjs";
 
-let cluster;
-let browser;
-const players = [];
-
-async function open(options = {}) {
-  const player = await Player.open(browser, cluster.url, options);
-  players.push(player);
-  return player;
-}
+const arena = useArena();
+const open = (options = {}) => arena.open(options);
 
 /** A player whose page lets axe-core be injected (the app's CSP allows only its own scripts). */
 function openAudited(options = {}) {
@@ -62,20 +53,6 @@ async function assertAccessible(p, where) {
   const violations = await accessibilityViolations(p.page);
   assert.deepEqual(violations, [], `axe-core on ${where}`);
 }
-
-before(async () => {
-  cluster = await startCluster();
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  await Promise.all(players.splice(0).map((p) => p.close()));
-});
-
-after(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
 
 // First in this file: the counters are cluster-wide, and this cluster is still empty.
 describe("header counters", () => {
