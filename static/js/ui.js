@@ -81,6 +81,21 @@ export function clearToasts() {
   byId("toasts").replaceChildren();
 }
 
+const RESULT_LABELS = {
+  win: ["Won", "result-win"],
+  loss: ["Lost", "result-loss"],
+  draw: ["Draw", "result-draw"],
+  abandoned: ["Abandoned", "result-other"],
+  cancelled: ["Cancelled", "result-other"],
+  in_progress: ["In progress", "result-live"],
+  waiting: ["Waiting", "result-other"],
+};
+
+/** The label and CSS class of a game in a player's history, from that player's side. */
+export function resultLabel(game) {
+  return RESULT_LABELS[game.result] || [game.result || game.status, "result-other"];
+}
+
 export function formatDate(iso) {
   if (!iso) return "";
   const date = new Date(iso);

@@ -10,7 +10,7 @@ import { app, nav, refreshMe } from "../app.js";
 import { collapseLeaderboard, mountLeaderboard } from "../leaderboard.js";
 import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
-import { byId, every, formatDate, h, setError, showScreen, signed, toast } from "../ui.js";
+import { byId, every, formatDate, h, resultLabel, setError, showScreen, signed, toast } from "../ui.js";
 
 const OPEN_GAMES_EVERY_MS = 3000;
 const LIVE_GAMES_EVERY_MS = 4000;
@@ -31,16 +31,6 @@ const screen = {
 
 /** How often in a row a search the server lost is started again by itself. */
 const MAX_REQUEUES = 3;
-
-const RESULT_LABELS = {
-  win: ["Won", "result-win"],
-  loss: ["Lost", "result-loss"],
-  draw: ["Draw", "result-draw"],
-  abandoned: ["Abandoned", "result-other"],
-  cancelled: ["Cancelled", "result-other"],
-  in_progress: ["In progress", "result-live"],
-  waiting: ["Waiting", "result-other"],
-};
 
 function myId() {
   return app.me ? app.me.id : null;
@@ -380,7 +370,7 @@ async function loadHistory() {
   }
   byId("history-list").replaceChildren(
     ...games.map((g) => {
-      const [label, cls] = RESULT_LABELS[g.result] || [g.result || g.status, "result-other"];
+      const [label, cls] = resultLabel(g);
       const replayable = (g.status === "finished" || g.status === "abandoned") && g.move_count > 0;
       const live = g.result === "in_progress";
       const change = typeof g.rating_change === "number" && g.rating_change !== 0 ? `${signed(g.rating_change)} Elo` : "";

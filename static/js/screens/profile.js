@@ -7,17 +7,7 @@ import { app, goHome } from "../app.js";
 import { ratingChart } from "../chart.js";
 import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
-import { byId, formatDate, h, setError, showScreen, signed } from "../ui.js";
-
-const RESULT_LABELS = {
-  win: ["Won", "result-win"],
-  loss: ["Lost", "result-loss"],
-  draw: ["Draw", "result-draw"],
-  abandoned: ["Abandoned", "result-other"],
-  cancelled: ["Cancelled", "result-other"],
-  in_progress: ["In progress", "result-live"],
-  waiting: ["Waiting", "result-other"],
-};
+import { byId, formatDate, h, resultLabel, setError, showScreen, signed } from "../ui.js";
 
 let shown = null;
 
@@ -113,7 +103,7 @@ async function loadGames(p) {
   }
   list.replaceChildren(
     ...games.map((g) => {
-      const [label, cls] = RESULT_LABELS[g.result] || [g.result || g.status, "result-other"];
+      const [label, cls] = resultLabel(g);
       const replayable = (g.status === "finished" || g.status === "abandoned") && g.move_count > 0;
       const change = typeof g.rating_change === "number" && g.rating_change !== 0 ? `${signed(g.rating_change)} Elo` : "";
       return h(
