@@ -6,8 +6,9 @@
 //! The wire format is the prototype's, kept exactly: a move may also come without an
 //! `action` (`{"player":1,"column":3}`), `rematch` and `rematch_waiting` carry a `true`
 //! flag of the same name, and a `state` is the game's view with `type` added.
-//! `docs/protocol.schema.json` is generated from these types; the test
-//! `protocol_schema_is_current` fails when it drifts (see docs/API.md to regenerate).
+//! `docs/protocol.schema.json` and the message reference in docs/API.md are generated
+//! from these types; the test `protocol_docs_are_current` (`events/protocol_docs.rs`)
+//! fails when they drift.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -157,13 +158,17 @@ impl<T> From<(T, T)> for PerSeat<T> {
 pub struct StateMessage {
     #[serde(flatten)]
     pub view: GameView,
-    /// Whether each seat has an open socket (cluster-wide).
+    /// Whether each seat has an open socket (cluster-wide); absent in broadcasts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "PerSeat<bool>")]
     pub online: Option<PerSeat<bool>>,
+    /// Spectators watching (cluster-wide); absent in broadcasts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32")]
     pub viewers: Option<u32>,
-    /// `identified`, `sync`, `joined`, `resync`, `cancelled`, `expired`; absent on connect.
+    /// Why it was sent (`identified`, `sync`, `joined`, `resync`, …); absent on connect.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub reason: Option<String>,
 }
 
@@ -377,31 +382,8 @@ pub fn pong_event() -> String {
     ServerMessage::Pong.encode()
 }
 
-/// The JSON Schema of both directions, as committed in `docs/protocol.schema.json`:
-/// client messages as the server reads them, server messages as it writes them.
-pub fn protocol_schema() -> Value {
-    use schemars::generate::SchemaSettings;
-    let mut reading = SchemaSettings::draft2020_12()
-        .for_deserialize()
-        .into_generator();
-    let client = reading.subschema_for::<ClientMessage>();
-    let mut writing = SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator();
-    let server = writing.subschema_for::<ServerMessage>();
-    let mut definitions = reading.take_definitions(true);
-    definitions.extend(writing.take_definitions(true));
-    serde_json::json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Connect 4 Arena WebSocket protocol",
-        "description": "Messages on /ws/{game_id} and /ws/lobby. Generated from src/service/events.rs; do not edit.",
-        "properties": {
-            "client_to_server": client,
-            "server_to_client": server,
-        },
-        "$defs": definitions,
-    })
-}
+#[cfg(test)]
+mod protocol_docs;
 
 #[cfg(test)]
 mod tests {
@@ -579,23 +561,6 @@ mod tests {
                 r#"{"type":"rematch","rematch":true,"game_id":"old","new_game_id":"g1",
                     "player1_id":7,"player2_id":null}"#
             )
-        );
-    }
-
-    /// `docs/protocol.schema.json` is the committed output of [`protocol_schema`].
-    /// Regenerate it with `UPDATE_PROTOCOL_SCHEMA=1 cargo test --lib protocol_schema_is_current`.
-    #[test]
-    fn protocol_schema_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.schema.json");
-        let generated = serde_json::to_string_pretty(&protocol_schema()).expect("a schema") + "\n";
-        if std::env::var_os("UPDATE_PROTOCOL_SCHEMA").is_some() {
-            std::fs::write(path, &generated).expect("the schema file is writable");
-        }
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "docs/protocol.schema.json differs from the types in src/service/events.rs; \
-             regenerate it: UPDATE_PROTOCOL_SCHEMA=1 cargo test --lib protocol_schema_is_current"
         );
     }
 }
