@@ -13,8 +13,8 @@ use poem_openapi::{auth::Bearer, SecurityScheme};
 use super::error::ApiError;
 use crate::{cold::PlayerRecord, service::Arena};
 
-/// `Authorization: Bearer <token>` from `POST /players` or `POST /sessions`; holds the
-/// player the token belongs to.
+/// `Authorization: Bearer <token>` from `POST /players` or `POST /sessions`.
+// Holds the player the token belongs to, found by the checker.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", rename = "BearerToken", checker = "authenticate")]
 pub struct Caller(pub PlayerRecord);
