@@ -37,9 +37,9 @@ pub struct Config {
     pub limits: Limits,
 }
 
-/// Where hot state and fan-out live: the two modes of docs/DESIGN, with the single
-/// Redis and Redis Cluster variants of the shared one. Parsed once, so a bad
-/// `REDIS_URL` stops the start-up instead of failing at the first connection.
+/// Where hot state and fan-out live: embedded (one process), or shared through one
+/// Redis server or a Redis Cluster. Parsed once, so a bad `REDIS_URL` stops the
+/// start-up instead of failing at the first connection.
 #[derive(Clone, PartialEq, Eq)]
 pub enum HotMode {
     /// In this process (no `REDIS_URL`): one instance.
@@ -54,14 +54,14 @@ impl HotMode {
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<HotMode, ConfigError> {
         let cluster: bool = parse(get, "REDIS_CLUSTER", false)?;
         let Some(value) = get("REDIS_URL") else {
-            return match cluster {
-                true => Err(ConfigError {
+            if cluster {
+                return Err(ConfigError {
                     name: "REDIS_CLUSTER",
                     value: "true".into(),
                     reason: "needs REDIS_URL, the cluster's seed nodes (comma-separated)".into(),
-                }),
-                false => Ok(HotMode::Embedded),
-            };
+                });
+            }
+            return Ok(HotMode::Embedded);
         };
         let error = |reason: String| ConfigError {
             name: "REDIS_URL",
