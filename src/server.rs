@@ -37,7 +37,7 @@ use crate::{
     api,
     audit::AuditLog,
     cold::{Cold, ColdError},
-    config::{Config, IpRange, Limits},
+    config::{Config, HotMode, IpRange, Limits},
     fanout::{Fanout, LocalFanout, RedisFanout, Rooms},
     hot::{
         connect_cluster, connect_single, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore,
@@ -458,28 +458,26 @@ async fn build_arena(config: Config) -> Result<Arena, StartupError> {
     let cold =
         Cold::connect_with_pool(&config.database_url, config.database_pool_size.max(1)).await?;
     let keys = Keys::new(&config.redis_prefix);
-    let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.redis_url {
-        Some(_) => {
-            let urls = config.redis_urls();
-            let backend = if config.redis_cluster {
-                connect_cluster(&urls).await?
-            } else {
-                connect_single(&urls[0]).await?
-            };
-            let fanout = if config.redis_cluster {
-                RedisFanout::start_sharded(&urls)
-                    .await
-                    .map_err(HotError::from)?
-            } else {
-                let client = redis::Client::open(urls[0].as_str()).map_err(HotError::from)?;
-                RedisFanout::start(client)
-            };
+    let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.hot {
+        HotMode::Redis { url } => {
+            let backend = connect_single(url).await?;
+            let client = redis::Client::open(url.as_str()).map_err(HotError::from)?;
+            (
+                Arc::new(RedisHotStore::new(backend, keys.clone())),
+                Arc::new(RedisFanout::start(client)),
+            )
+        }
+        HotMode::Cluster { seeds } => {
+            let backend = connect_cluster(seeds).await?;
+            let fanout = RedisFanout::start_sharded(seeds)
+                .await
+                .map_err(HotError::from)?;
             (
                 Arc::new(RedisHotStore::new(backend, keys.clone())),
                 Arc::new(fanout),
             )
         }
-        None => {
+        HotMode::Embedded => {
             let rooms = Arc::new(Rooms::default());
             (
                 Arc::new(MemoryHotStore::new(Arc::clone(&rooms), keys.clone())),

@@ -1,19 +1,32 @@
-//! Bearer authentication. The scheme only extracts the token (and documents it in the
-//! spec); [`Arena::authenticate`] decides whom it belongs to.
+//! Bearer authentication as a poem-openapi security scheme: the spec (and `/docs`)
+//! shows which operations need a token, and a handler that takes a [`Caller`] runs
+//! only for a valid one. The checker asks [`Arena::authenticate`] whom the token
+//! belongs to; a missing or malformed header is the framework's `AuthorizationError`
+//! and an unknown or expired token the service's `Unauthorized`, both 401
+//! `unauthorized` (`error.rs`).
 
+use std::sync::Arc;
+
+use poem::Request;
 use poem_openapi::{auth::Bearer, SecurityScheme};
 
 use super::error::ApiError;
 use crate::{cold::PlayerRecord, service::Arena};
 
 /// `Authorization: Bearer <token>` from `POST /players` or `POST /sessions`.
+// Holds the player the token belongs to, found by the checker.
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer")]
-pub struct BearerToken(Bearer);
+#[oai(ty = "bearer", rename = "BearerToken", checker = "authenticate")]
+pub struct Caller(pub PlayerRecord);
 
-impl BearerToken {
-    /// The player behind the token, or 401.
-    pub async fn player(&self, arena: &Arena) -> Result<PlayerRecord, ApiError> {
-        Ok(arena.authenticate(&self.0.token).await?)
-    }
+async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<PlayerRecord> {
+    let arena = req.data::<Arc<Arena>>().ok_or_else(|| {
+        poem::Error::from_string(
+            "no arena in the request",
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+        )
+    })?;
+    arena.authenticate(&bearer.token).await.map_err(|err| {
+        poem::Error::from_response(poem::IntoResponse::into_response(ApiError::from(err)))
+    })
 }

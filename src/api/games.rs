@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
 
-use super::{auth::BearerToken, error::ApiError, ApiTags};
+use super::{auth::Caller, error::ApiError, ApiTags};
 use crate::service::{
     views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
     Arena,
@@ -55,10 +55,10 @@ impl GamesApi {
     #[oai(path = "/games", method = "post")]
     async fn create(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         body: Json<CreateGameRequest>,
     ) -> Result<GameCreated, ApiError> {
-        let player = auth.player(&self.arena).await?;
+        let player = auth.0;
         let view = self
             .arena
             .create_game(&player, body.move_time_limit_secs)
@@ -68,19 +68,15 @@ impl GamesApi {
 
     /// Join a waiting game as player 2
     #[oai(path = "/games/:id/join", method = "post")]
-    async fn join(&self, auth: BearerToken, id: Path<String>) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.arena).await?;
+    async fn join(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
         Ok(Json(self.arena.join_game(&player, &id.0).await?))
     }
 
     /// Cancel a waiting game (its creator only)
     #[oai(path = "/games/:id/cancel", method = "delete")]
-    async fn cancel(
-        &self,
-        auth: BearerToken,
-        id: Path<String>,
-    ) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.arena).await?;
+    async fn cancel(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
         Ok(Json(self.arena.cancel_game(&player, &id.0).await?))
     }
 
@@ -90,7 +86,7 @@ impl GamesApi {
     #[oai(path = "/games/:id/move", method = "post")]
     async fn play(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         id: Path<String>,
         body: Json<MoveRequest>,
     ) -> Result<Json<MoveEvent>, ApiError> {
@@ -104,7 +100,7 @@ impl GamesApi {
                 "game_id in the body does not match the path",
             ))));
         }
-        let player = auth.player(&self.arena).await?;
+        let player = auth.0;
         Ok(Json(
             self.arena
                 .play_move(&player, &id.0, body.player, body.column)
@@ -114,12 +110,8 @@ impl GamesApi {
 
     /// Resign: the opponent wins
     #[oai(path = "/games/:id/resign", method = "post")]
-    async fn resign(
-        &self,
-        auth: BearerToken,
-        id: Path<String>,
-    ) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.arena).await?;
+    async fn resign(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
         Ok(Json(self.arena.resign(&player, &id.0).await?))
     }
 

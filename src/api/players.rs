@@ -6,7 +6,7 @@ use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object
 
 use poem::Request;
 
-use super::{auth::BearerToken, client::client_address, error::ApiError, ApiTags};
+use super::{auth::Caller, client::client_address, error::ApiError, ApiTags};
 use crate::{
     cold::PlayerRecord,
     service::{
@@ -101,8 +101,8 @@ impl PlayersApi {
 
     /// The caller's own player record
     #[oai(path = "/players/me", method = "get")]
-    async fn me(&self, auth: BearerToken) -> Result<Json<Me>, ApiError> {
-        Ok(Json(auth.player(&self.arena).await?.into()))
+    async fn me(&self, auth: Caller) -> Result<Json<Me>, ApiError> {
+        Ok(Json(auth.0.into()))
     }
 
     /// A player's statistics

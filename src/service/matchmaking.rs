@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{games::player_ref, now_ms, views::MatchStatus, Arena, ServiceError, ServiceResult};
+use super::{
+    events, games::player_ref, now_ms, views::MatchStatus, Arena, ServiceError, ServiceResult,
+};
 use crate::{
     audit::AuditEvent,
     cold::PlayerRecord,
@@ -222,8 +224,7 @@ impl Arena {
             self.hot
                 .set_match(id, &game_match(&game_id, seat), MATCH_MEMORY)
                 .await?;
-            let event =
-                json!({"type": "matched", "game_id": game_id, "my_player": seat}).to_string();
+            let event = events::matched_event(&game_id, seat);
             self.hot
                 .publish(&self.keys.player_channel(id), &event)
                 .await?;

@@ -129,8 +129,7 @@ impl Arena {
             }
         }
         let event = state.move_event(&placement, player.id, &board);
-        let mut broadcasts =
-            vec![serde_json::to_string(&event).map_err(|_| ServiceError::Unavailable)?];
+        let mut broadcasts = vec![events::move_event(&event)];
         let mut audit = vec![AuditEvent::new("move")
             .game(&state.id)
             .player(player.id)

@@ -61,12 +61,6 @@ pub struct Presence {
     pub viewers: u32,
 }
 
-impl Presence {
-    pub fn online_json(&self) -> serde_json::Value {
-        json!({"1": self.seats[0], "2": self.seats[1]})
-    }
-}
-
 /// Games of this instance with a viewer-count announcement on its way.
 #[derive(Default)]
 pub struct PendingViewerCounts(Mutex<HashSet<String>>);

@@ -4,10 +4,11 @@
 //! here keeps the two transports from drifting apart.
 
 use poem_openapi::Object;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A player as shown next to a game or in a list.
-#[derive(Clone, Debug, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Object, Serialize, Deserialize, JsonSchema)]
 pub struct PlayerRef {
     pub id: i64,
     pub username: String,
@@ -15,7 +16,7 @@ pub struct PlayerRef {
 }
 
 /// A cell of the board.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Object, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Object, Serialize, JsonSchema)]
 pub struct LastMove {
     pub player: u8,
     pub column: u8,
@@ -23,7 +24,7 @@ pub struct LastMove {
 }
 
 /// The full state of a game.
-#[derive(Clone, Debug, Object, Serialize)]
+#[derive(Clone, Debug, Object, Serialize, JsonSchema)]
 pub struct GameView {
     pub game_id: String,
     /// `waiting` | `active` | `finished` | `abandoned` | `cancelled`.
@@ -52,11 +53,11 @@ pub struct GameView {
 }
 
 /// A move as broadcast to every socket of the game and returned by `POST /games/{id}/move`.
-#[derive(Clone, Debug, Object, Serialize)]
+#[derive(Clone, Debug, Object, Serialize, JsonSchema)]
 pub struct MoveEvent {
-    /// Always `move`.
+    /// Always `move`. On the WebSocket the tag of `events::ServerMessage::Move` writes it.
     #[oai(rename = "type")]
-    #[serde(rename = "type")]
+    #[serde(skip)]
     pub kind: String,
     pub game_id: String,
     pub seq: u64,
