@@ -5,9 +5,12 @@ use std::sync::Arc;
 use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::{auth::BearerToken, error::ApiError, ApiTags};
-use crate::service::{
-    views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
-    Arena,
+use crate::{
+    game::Column,
+    service::{
+        views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
+        AppState, GameId, ServiceError,
+    },
 };
 
 #[derive(Object, Default)]
@@ -46,7 +49,7 @@ pub enum GameCreated {
 }
 
 pub struct GamesApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Games")]
@@ -58,9 +61,10 @@ impl GamesApi {
         auth: BearerToken,
         body: Json<CreateGameRequest>,
     ) -> Result<GameCreated, ApiError> {
-        let player = auth.player(&self.arena).await?;
+        let player = auth.player(&self.state.accounts).await?;
         let view = self
-            .arena
+            .state
+            .games
             .create_game(&player, body.move_time_limit_secs)
             .await?;
         Ok(GameCreated::Created(Json(view)))
@@ -69,8 +73,9 @@ impl GamesApi {
     /// Join a waiting game as player 2
     #[oai(path = "/games/:id/join", method = "post")]
     async fn join(&self, auth: BearerToken, id: Path<String>) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.arena).await?;
-        Ok(Json(self.arena.join_game(&player, &id.0).await?))
+        let player = auth.player(&self.state.accounts).await?;
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.join_game(&player, &game_id).await?))
     }
 
     /// Cancel a waiting game (its creator only)
@@ -80,8 +85,9 @@ impl GamesApi {
         auth: BearerToken,
         id: Path<String>,
     ) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.arena).await?;
-        Ok(Json(self.arena.cancel_game(&player, &id.0).await?))
+        let player = auth.player(&self.state.accounts).await?;
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.cancel_game(&player, &game_id).await?))
     }
 
     /// Play a move
@@ -104,10 +110,13 @@ impl GamesApi {
                 "game_id in the body does not match the path",
             ))));
         }
-        let player = auth.player(&self.arena).await?;
+        let player = auth.player(&self.state.accounts).await?;
+        let column = Column::new(body.column).map_err(ServiceError::from)?;
+        let game_id = GameId::parse(&id.0)?;
         Ok(Json(
-            self.arena
-                .play_move(&player, &id.0, body.player, body.column)
+            self.state
+                .games
+                .play_move(&player, &game_id, body.player, column)
                 .await?,
         ))
     }
@@ -119,14 +128,15 @@ impl GamesApi {
         auth: BearerToken,
         id: Path<String>,
     ) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.arena).await?;
-        Ok(Json(self.arena.resign(&player, &id.0).await?))
+        let player = auth.player(&self.state.accounts).await?;
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.resign(&player, &game_id).await?))
     }
 
     /// Games waiting for an opponent
     #[oai(path = "/games/waiting", method = "get")]
     async fn waiting(&self) -> Result<Json<Vec<WaitingGame>>, ApiError> {
-        Ok(Json(self.arena.waiting_games().await?))
+        Ok(Json(self.state.views.waiting_games().await?))
     }
 
     /// Recently ended games
@@ -135,25 +145,28 @@ impl GamesApi {
         &self,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u64>>,
     ) -> Result<Json<Vec<GameSummary>>, ApiError> {
-        Ok(Json(self.arena.recent_games(limit.0.unwrap_or(20)).await?))
+        Ok(Json(
+            self.state.views.recent_games(limit.0.unwrap_or(20)).await?,
+        ))
     }
 
     /// Games in progress, with viewer counts
     #[oai(path = "/games/live", method = "get")]
     async fn live(&self) -> Result<Json<Vec<LiveGame>>, ApiError> {
-        Ok(Json(self.arena.live_games().await?))
+        Ok(Json(self.state.views.live_games().await?))
     }
 
     /// The full state of a game
     #[oai(path = "/games/:id", method = "get")]
     async fn get(&self, id: Path<String>) -> Result<Json<GameView>, ApiError> {
-        Ok(Json(self.arena.game_view(&id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.views.game_view(&game_id).await?))
     }
 
     /// The short status of a game
     #[oai(path = "/games/:id/status", method = "get")]
     async fn status(&self, id: Path<String>) -> Result<Json<GameStatusView>, ApiError> {
-        let view = self.arena.game_view(&id.0).await?;
+        let view = self.state.views.game_view(&GameId::parse(&id.0)?).await?;
         Ok(Json(GameStatusView {
             game_id: view.game_id,
             status: view.status,
@@ -168,6 +181,7 @@ impl GamesApi {
     /// The moves of a game, in order (for replays)
     #[oai(path = "/games/:id/moves", method = "get")]
     async fn moves(&self, id: Path<String>) -> Result<Json<Vec<MoveRecord>>, ApiError> {
-        Ok(Json(self.arena.game_moves(&id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.views.game_moves(&game_id).await?))
     }
 }

@@ -28,7 +28,7 @@ use sea_orm::{
 
 pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
 pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
-pub use players::{LeaderboardRow, PlayerRecord};
+pub use players::{Credentials, LeaderboardRow, Player};
 
 /// Advisory lock key held while migrating (any constant, the same for every instance).
 const MIGRATION_LOCK: i64 = 0x0c4a_2e4a;
