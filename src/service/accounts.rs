@@ -18,10 +18,9 @@ use argon2::{
     Argon2,
 };
 use std::{
-    collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    sync::{Arc, OnceLock},
+    time::Duration,
 };
 
 use tokio::sync::Semaphore;
@@ -48,31 +47,8 @@ const SESSION_DAYS: i64 = 30;
 
 /// How long a looked-up session is reused.
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
-/// The cache is emptied when it grows past this many sessions.
-const SESSION_CACHE_MAX: usize = 50_000;
-
-/// Recently authenticated sessions of this instance, by token hash.
-#[derive(Default)]
-struct SessionCache(Mutex<HashMap<String, (Instant, Player)>>);
-
-impl SessionCache {
-    fn get(&self, token_hash: &str) -> Option<Player> {
-        let sessions = self.0.lock().ok()?;
-        sessions
-            .get(token_hash)
-            .filter(|(at, _)| at.elapsed() < SESSION_CACHE_TTL)
-            .map(|(_, player)| player.clone())
-    }
-
-    fn put(&self, token_hash: String, player: Player) {
-        if let Ok(mut sessions) = self.0.lock() {
-            if sessions.len() >= SESSION_CACHE_MAX {
-                sessions.clear();
-            }
-            sessions.insert(token_hash, (Instant::now(), player));
-        }
-    }
-}
+/// Most sessions kept in the cache.
+const SESSION_CACHE_MAX: u64 = 50_000;
 
 /// A player with a fresh token.
 pub struct Registered {
@@ -183,7 +159,8 @@ pub struct Accounts {
     audit: Arc<AuditLog>,
     limits: Limits,
     passwords: Passwords,
-    sessions: SessionCache,
+    /// Recently authenticated sessions of this instance, by token hash.
+    sessions: moka::future::Cache<String, Player>,
 }
 
 impl Accounts {
@@ -201,7 +178,10 @@ impl Accounts {
             keys,
             audit,
             limits,
-            sessions: SessionCache::default(),
+            sessions: moka::future::Cache::builder()
+                .max_capacity(SESSION_CACHE_MAX)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
         }
     }
 
@@ -302,7 +282,7 @@ impl Accounts {
             return Err(ServiceError::Unauthorized);
         }
         let token_hash = hash_token(token);
-        if let Some(player) = self.sessions.get(&token_hash) {
+        if let Some(player) = self.sessions.get(&token_hash).await {
             return Ok(player);
         }
         let player = self
@@ -310,7 +290,7 @@ impl Accounts {
             .session_player(&token_hash, Utc::now())
             .await?
             .ok_or(ServiceError::Unauthorized)?;
-        self.sessions.put(token_hash, player.clone());
+        self.sessions.insert(token_hash, player.clone()).await;
         Ok(player)
     }
 

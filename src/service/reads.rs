@@ -30,7 +30,8 @@ pub struct Views {
     connections: Arc<Connections>,
     /// The queue's size.
     matchmaking: Arc<Matchmaking>,
-    stats_cache: StatsCache,
+    /// The last `/stats` answer, for [`STATS_FRESHNESS`].
+    stats_cache: moka::future::Cache<(), ClusterStats>,
 }
 
 impl Views {
@@ -45,7 +46,10 @@ impl Views {
             cold,
             connections,
             matchmaking,
-            stats_cache: StatsCache::default(),
+            stats_cache: moka::future::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(STATS_FRESHNESS)
+                .build(),
         }
     }
 
@@ -263,7 +267,7 @@ impl Views {
     /// process). Every open lobby polls this, so each instance reuses an answer for
     /// [`STATS_FRESHNESS`].
     pub async fn cluster_stats(&self) -> ServiceResult<ClusterStats> {
-        if let Some(fresh) = self.stats_cache.get(STATS_FRESHNESS) {
+        if let Some(fresh) = self.stats_cache.get(&()).await {
             return Ok(fresh);
         }
         let counts = self.cold.game_counts().await?;
@@ -276,7 +280,7 @@ impl Views {
             online_players: self.connections.online_count().await?,
             queue_size: self.matchmaking.queue_size().await?,
         };
-        self.stats_cache.put(stats.clone());
+        self.stats_cache.insert((), stats.clone()).await;
         Ok(stats)
     }
 }
@@ -318,25 +322,5 @@ fn history_entry(
         finished_at: g.finished_at.map(timestamp),
         status: g.status,
         game_id: g.id,
-    }
-}
-
-/// The last `/stats` answer and when it was computed.
-#[derive(Default)]
-struct StatsCache(std::sync::Mutex<Option<(std::time::Instant, ClusterStats)>>);
-
-impl StatsCache {
-    fn get(&self, freshness: Duration) -> Option<ClusterStats> {
-        let cached = self.0.lock().ok()?;
-        cached
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < freshness)
-            .map(|(_, stats)| stats.clone())
-    }
-
-    fn put(&self, stats: ClusterStats) {
-        if let Ok(mut cached) = self.0.lock() {
-            *cached = Some((std::time::Instant::now(), stats));
-        }
     }
 }
