@@ -21,6 +21,7 @@ use crate::{
     cold::{Cold, ColdError, NewGame, Player},
     config::MOVE_TIME_LIMIT_RANGE,
     game::{EndReason, GameStatus},
+    telemetry::Metrics,
 };
 
 pub struct Games {
@@ -28,6 +29,7 @@ pub struct Games {
     pub(super) cold: Cold,
     pub(super) audit: Arc<AuditLog>,
     pub(super) broadcasts: Arc<Broadcasts>,
+    pub(super) metrics: Arc<Metrics>,
     /// The move time limit of a game that does not choose one.
     default_move_time_limit_secs: u32,
 }
@@ -56,6 +58,7 @@ impl Games {
         cold: Cold,
         audit: Arc<AuditLog>,
         broadcasts: Arc<Broadcasts>,
+        metrics: Arc<Metrics>,
         default_move_time_limit_secs: u32,
     ) -> Games {
         Games {
@@ -63,6 +66,7 @@ impl Games {
             cold,
             audit,
             broadcasts,
+            metrics,
             default_move_time_limit_secs,
         }
     }

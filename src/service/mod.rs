@@ -187,6 +187,7 @@ fn game_services(
         cold.clone(),
         Arc::clone(audit),
         Arc::clone(broadcasts),
+        Arc::clone(metrics),
         config.move_time_limit_secs,
     ));
     let matchmaking = Arc::new(Matchmaking::new(

@@ -43,7 +43,7 @@ impl Games {
         let result = self
             .play_move_retrying(player, game_id, claimed_seat, column)
             .await;
-        let metrics = &self.store.metrics;
+        let metrics = &self.metrics;
         match &result {
             Ok(_) => {
                 metrics.moves_applied.fetch_add(1, Relaxed);

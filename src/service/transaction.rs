@@ -49,6 +49,7 @@ const REMATCH_VOTE_TTL: Duration = Duration::from_secs(3600);
 /// module doc) and the one way to change it, [`GameStore::begin`]. Owns the game keys
 /// of the hot store (state, lock, intent, the turn-deadline index written on commit).
 pub struct GameStore {
+    // The stores are visible to `rebuild.rs`, the rest of this type.
     pub(super) hot: Arc<dyn HotStore>,
     pub(super) cold: Cold,
     audit: Arc<AuditLog>,
