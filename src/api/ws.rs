@@ -197,7 +197,6 @@ struct GameSocket {
     game_id: GameId,
     id: u64,
     player: Option<Player>,
-    seat: Option<Seat>,
     presence: Option<SocketPresence>,
 }
 
@@ -221,7 +220,6 @@ impl GameSocket {
             game_id,
             id,
             player: None,
-            seat: None,
             presence: None,
         }
     }
@@ -481,7 +479,6 @@ impl GameSocket {
             events::identified_event(seat.map(Seat::number), player.id),
         )
         .await?;
-        self.seat = seat;
         self.player = Some(player);
         self.take_role(seat.map(Role::Player).unwrap_or(Role::Spectator))
             .await;
