@@ -5,12 +5,9 @@ use std::sync::Arc;
 use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::{auth::BearerToken, error::ApiError, ApiTags};
-use crate::{
-    game::Column,
-    service::{
-        views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
-        AppState, GameId, ServiceError,
-    },
+use crate::service::{
+    views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
+    AppState, GameId,
 };
 
 #[derive(Object, Default)]
@@ -111,7 +108,7 @@ impl GamesApi {
             ))));
         }
         let player = auth.player(&self.state.accounts).await?;
-        let column = Column::new(body.column).map_err(ServiceError::from)?;
+        let column = self.state.games.column(body.column)?;
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(
             self.state

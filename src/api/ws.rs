@@ -34,7 +34,7 @@ use super::error::ApiError;
 use crate::{
     cold::Player,
     fanout::{RoomEvent, Subscription},
-    game::{Column, Seat},
+    game::Seat,
     service::{
         events, AppState, GameId, Role, ServiceError, ServiceResult, SocketPresence,
         PRESENCE_REFRESH,
@@ -449,7 +449,7 @@ impl GameSocket {
                 player: claimed,
                 column,
             } => {
-                let column = Column::new(column)?;
+                let column = games.column(column)?;
                 games
                     .play_move(player, &self.game_id, claimed, column)
                     .await

@@ -30,6 +30,15 @@ use crate::{
 };
 
 impl Games {
+    /// Parses the column a client sent (at the edge, before [`Games::play_move`]); one
+    /// out of range counts as a rejected move, like any other refused move.
+    pub fn column(&self, index: i64) -> ServiceResult<Column> {
+        Column::new(index).map_err(|err| {
+            self.metrics.moves_rejected.fetch_add(1, Relaxed);
+            err.into()
+        })
+    }
+
     /// Plays `column` for `player` in `game_id`. `claimed_seat` is the `player` field a
     /// client may send; it is checked against the caller's real seat, never trusted.
     pub async fn play_move(
