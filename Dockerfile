@@ -20,6 +20,8 @@ WORKDIR /build
 COPY Cargo.toml Cargo.lock ./
 COPY migration/Cargo.toml migration/Cargo.toml
 COPY src src
+# The manifest names the solver bench; cargo refuses a manifest whose targets are missing.
+COPY benches benches
 COPY migration/src migration/src
 
 # BuildKit cache mounts keep the crates.io downloads and the compiled dependencies from

@@ -9,12 +9,10 @@ use std::{fmt, net::IpAddr, path::PathBuf, time::Duration};
 pub struct Config {
     /// `sqlite://…` (embedded) or `postgres://…` (cluster).
     pub database_url: String,
-    /// `None` = embedded mode: hot state and fan-out live in this process.
-    pub redis_url: Option<String>,
+    /// Where hot state and fan-out live (`REDIS_URL`, `REDIS_CLUSTER`).
+    pub hot: HotMode,
     /// Most database connections this instance opens.
     pub database_pool_size: u32,
-    /// `REDIS_URL` lists Redis Cluster seed nodes (comma-separated).
-    pub redis_cluster: bool,
     /// Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis.
     pub redis_prefix: String,
     /// Sliding time-to-live of a game's hot state.
@@ -37,6 +35,78 @@ pub struct Config {
     pub trusted_proxies: Vec<IpRange>,
     /// What one client may cost this instance.
     pub limits: Limits,
+}
+
+/// Where hot state and fan-out live: embedded (one process), or shared through one
+/// Redis server or a Redis Cluster. Parsed once, so a bad `REDIS_URL` stops the
+/// start-up instead of failing at the first connection.
+#[derive(Clone, PartialEq, Eq)]
+pub enum HotMode {
+    /// In this process (no `REDIS_URL`): one instance.
+    Embedded,
+    /// One Redis server shared by every instance.
+    Redis { url: String },
+    /// A Redis Cluster, reached through its seed nodes (`REDIS_CLUSTER=true`).
+    Cluster { seeds: Vec<String> },
+}
+
+impl HotMode {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<HotMode, ConfigError> {
+        let cluster: bool = parse(get, "REDIS_CLUSTER", false)?;
+        let Some(value) = get("REDIS_URL") else {
+            if cluster {
+                return Err(ConfigError {
+                    name: "REDIS_CLUSTER",
+                    value: "true".into(),
+                    reason: "needs REDIS_URL, the cluster's seed nodes (comma-separated)".into(),
+                });
+            }
+            return Ok(HotMode::Embedded);
+        };
+        let error = |reason: String| ConfigError {
+            name: "REDIS_URL",
+            value: value.split(',').map(redact).collect::<Vec<_>>().join(","),
+            reason,
+        };
+        let urls: Vec<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(str::to_string)
+            .collect();
+        if urls.is_empty() {
+            return Err(error("no Redis URL in the list".into()));
+        }
+        for url in &urls {
+            redis::IntoConnectionInfo::into_connection_info(url.as_str())
+                .map_err(|err| error(format!("{}: {err}", redact(url))))?;
+        }
+        if cluster {
+            return Ok(HotMode::Cluster { seeds: urls });
+        }
+        match <[String; 1]>::try_from(urls) {
+            Ok([url]) => Ok(HotMode::Redis { url }),
+            Err(_) => Err(error(
+                "several URLs are Redis Cluster seed nodes: set REDIS_CLUSTER=true".into(),
+            )),
+        }
+    }
+}
+
+impl fmt::Debug for HotMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HotMode::Embedded => f.write_str("Embedded"),
+            HotMode::Redis { url } => f.debug_struct("Redis").field("url", &redact(url)).finish(),
+            HotMode::Cluster { seeds } => f
+                .debug_struct("Cluster")
+                .field(
+                    "seeds",
+                    &seeds.iter().map(|url| redact(url)).collect::<Vec<_>>(),
+                )
+                .finish(),
+        }
+    }
 }
 
 /// Bounds on what clients may make an instance do (see docs/OPERATIONS.md).
@@ -143,9 +213,8 @@ impl Config {
         let config = Config {
             database_url: get("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://./data/connect4.db?mode=rwc".to_string()),
-            redis_url: get("REDIS_URL"),
+            hot: HotMode::from_lookup(&get)?,
             database_pool_size: parse(&get, "DATABASE_POOL_SIZE", crate::cold::DEFAULT_POOL_SIZE)?,
-            redis_cluster: parse(&get, "REDIS_CLUSTER", false)?,
             redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "c4".to_string()),
             game_ttl: Duration::from_secs(parse(&get, "GAME_TTL_SECONDS", 86_400)?),
             bind: parse(&get, "BIND", IpAddr::from([0, 0, 0, 0]))?,
@@ -265,23 +334,9 @@ impl Config {
         Ok(config)
     }
 
-    /// The Redis URLs: one, or the cluster's seed nodes.
-    pub fn redis_urls(&self) -> Vec<String> {
-        self.redis_url
-            .as_deref()
-            .map(|urls| {
-                urls.split(',')
-                    .map(str::trim)
-                    .filter(|u| !u.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// True when hot state and fan-out are shared through Redis.
     pub fn is_cluster(&self) -> bool {
-        self.redis_url.is_some()
+        self.hot != HotMode::Embedded
     }
 }
 
@@ -358,8 +413,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact(&self.database_url))
             .field("database_pool_size", &self.database_pool_size)
-            .field("redis_url", &self.redis_url.as_deref().map(redact))
-            .field("redis_cluster", &self.redis_cluster)
+            .field("hot", &self.hot)
             .field("redis_prefix", &self.redis_prefix)
             .field("game_ttl", &self.game_ttl)
             .field("bind", &self.bind)
@@ -423,6 +477,59 @@ mod tests {
             "{printed}"
         );
         assert!(printed.contains("db:5432"));
+    }
+
+    #[test]
+    fn redis_settings_choose_the_mode() {
+        let mode = |pairs: &[(&str, &str)]| config_from(pairs).map(|config| config.hot);
+        assert_eq!(mode(&[]).unwrap(), HotMode::Embedded);
+        assert_eq!(mode(&[("REDIS_URL", " ")]).unwrap(), HotMode::Embedded);
+        assert_eq!(
+            mode(&[("REDIS_URL", "redis://cache:6379")]).unwrap(),
+            HotMode::Redis {
+                url: "redis://cache:6379".into()
+            }
+        );
+        assert_eq!(
+            mode(&[
+                ("REDIS_URL", "redis://a:7000, redis://b:7001,"),
+                ("REDIS_CLUSTER", "true")
+            ])
+            .unwrap(),
+            HotMode::Cluster {
+                seeds: vec!["redis://a:7000".into(), "redis://b:7001".into()]
+            }
+        );
+        assert_eq!(
+            mode(&[("REDIS_URL", "redis://a:7000"), ("REDIS_CLUSTER", "true")]).unwrap(),
+            HotMode::Cluster {
+                seeds: vec!["redis://a:7000".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn bad_redis_settings_stop_the_start_naming_the_variable() {
+        for (pairs, variable) in [
+            (&[("REDIS_URL", ",")][..], "REDIS_URL"),
+            (
+                &[("REDIS_URL", " , ,"), ("REDIS_CLUSTER", "true")][..],
+                "REDIS_URL",
+            ),
+            (&[("REDIS_CLUSTER", "true")][..], "REDIS_CLUSTER"),
+            (&[("REDIS_CLUSTER", "yes")][..], "REDIS_CLUSTER"),
+            (&[("REDIS_URL", "cache:6379")][..], "REDIS_URL"),
+            (&[("REDIS_URL", "redis://a:1,redis://b:2")][..], "REDIS_URL"),
+        ] {
+            let err = config_from(pairs).expect_err(&format!("{pairs:?} is refused"));
+            assert!(err.to_string().contains(variable), "{pairs:?}: {err}");
+        }
+        let err = config_from(&[("REDIS_URL", "redis://:hunter2@cache:6379,")])
+            .map(|config| config.hot)
+            .expect("one URL and an empty entry");
+        assert!(!format!("{err:?}").contains("hunter2"));
+        let err = config_from(&[("REDIS_URL", "nope://:hunter2@cache")]).expect_err("bad scheme");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

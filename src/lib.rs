@@ -32,5 +32,5 @@ pub mod server;
 pub mod service;
 pub mod telemetry;
 
-pub use config::Config;
+pub use config::{Config, HotMode};
 pub use server::Application;

@@ -1,6 +1,6 @@
 //! The `connect4-arena` binary: `serve` (default), `migrate`,
 //! `verify [--database URL | --no-database] <audit files…>`, and the solver's tools,
-//! `solve` and `book`.
+//! `solve` and `book`. `--help` on the binary or a command explains them.
 
 use std::{
     io::{self, BufRead, Write},
@@ -9,6 +9,7 @@ use std::{
     time::Instant,
 };
 
+use clap::{Args, Parser, Subcommand};
 use connect4_arena::{
     audit,
     cold::Cold,
@@ -21,46 +22,117 @@ use connect4_arena::{
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: connect4-arena [serve | migrate | verify [--database URL | --no-database] <events-*.jsonl>...
-                      | solve [--all] [--time] [--no-book] [--table-mb N]
-                      | book --depth N [--out PATH] [--table-mb N]]
+/// Real-time Connect 4 server: Redis hot state, PostgreSQL cold layer, JSONL audit log.
+#[derive(Debug, Parser)]
+#[command(name = "connect4-arena", version)]
+struct Cli {
+    /// What to do; `serve` when none is given.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-  serve     run the server (default); configuration from the environment (see README)
-  migrate   apply database migrations and exit
-  verify    check audit log files: each file's hash chain and, with a database
-            (--database URL, else DATABASE_URL), the anchors the instances recorded
-            and the moves table (give every instance's files); --no-database checks
-            the chains only. Exit 1 if anything is wrong, 2 if a file or the database
-            cannot be read
-  solve     read positions from stdin, one per line as the 1-based columns played
-            (`4453`; anything after a space is ignored), print `<position> <score>`;
-            --all adds the score of each of the 7 moves (`-` for a full column),
-            --time the microseconds spent on the line, --no-book searches even the
-            opening, --table-mb sets the transposition table size (default 64).
-            A bad line is reported on stderr with its number and skipped; exit 1
-            if there was any
-  book      generate the opening book: every position of up to N stones with its
-            score, solved (default output src/game/solver/book.bin, embedded at the
-            next build)";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default); configuration from the environment (see README)
+    Serve,
+    /// Apply database migrations and exit
+    Migrate,
+    /// Check audit log files
+    ///
+    /// Each file's hash chain and, with a database (--database URL, else DATABASE_URL),
+    /// the anchors the instances recorded and the moves table (give every instance's
+    /// files). Exit 1 if anything is wrong, 2 if a file or the database cannot be read.
+    Verify(VerifyArgs),
+    /// Solve positions read from stdin
+    ///
+    /// One position per line as the 1-based columns played (`4453`; anything after a
+    /// space is ignored); prints `<position> <score>`. A bad line is reported on stderr
+    /// with its number and skipped; exit 1 if there was any.
+    Solve(SolveArgs),
+    /// Generate the solver's opening book
+    ///
+    /// Every position of up to N stones with its score, solved; embedded at the next build.
+    Book(BookArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Database with the anchors and the moves table (default: DATABASE_URL)
+    #[arg(long, value_name = "URL", overrides_with = "no_database")]
+    database: Option<String>,
+    /// Check the chains only, even if DATABASE_URL is set
+    #[arg(long, overrides_with = "database")]
+    no_database: bool,
+    /// The audit files (events-*.jsonl), every instance's
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+impl VerifyArgs {
+    /// The database to check against: the flag, else `env_database` (the value of
+    /// `DATABASE_URL`), none with `--no-database`.
+    fn database(&self, env_database: Option<String>) -> Option<String> {
+        if self.no_database {
+            return None;
+        }
+        self.database
+            .clone()
+            .or(env_database.filter(|url| !url.trim().is_empty()))
+    }
+}
+
+/// Size of the solver's transposition table.
+#[derive(Debug, Args)]
+struct TableArgs {
+    /// Transposition table size in MiB
+    #[arg(long = "table-mb", value_name = "N", default_value_t = (DEFAULT_SLOTS * 8 >> 20) as u16,
+          value_parser = clap::value_parser!(u16).range(1..=4096))]
+    table_mb: u16,
+}
+
+impl TableArgs {
+    fn slots(&self) -> usize {
+        usize::from(self.table_mb) * (1 << 20) / 8
+    }
+}
+
+#[derive(Debug, Args)]
+struct SolveArgs {
+    /// Add the score of each of the 7 moves (`-` for a full column)
+    #[arg(long)]
+    all: bool,
+    /// Add the microseconds spent on the line
+    #[arg(long)]
+    time: bool,
+    /// Search even the opening instead of reading the book
+    #[arg(long)]
+    no_book: bool,
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+#[derive(Debug, Args)]
+struct BookArgs {
+    /// Most stones of a position in the book
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=42))]
+    depth: u8,
+    /// Where to write the book
+    #[arg(long, value_name = "PATH", default_value = "src/game/solver/book.bin")]
+    out: PathBuf,
+    #[command(flatten)]
+    table: TableArgs,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     telemetry::init_tracing();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("serve") => serve().await,
-        Some("migrate") => migrate().await,
-        Some("verify") => verify(&args[1..]).await,
-        Some("solve") => solve(&args[1..]),
-        Some("book") => book(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("unknown command {other:?}\n{USAGE}");
-            ExitCode::from(2)
-        }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::Verify(args) => verify(args).await,
+        Command::Solve(args) => solve(&args),
+        Command::Book(args) => book(&args),
     }
 }
 
@@ -110,57 +182,12 @@ async fn migrate() -> ExitCode {
     }
 }
 
-/// Where `verify` finds its database.
-#[derive(Debug, PartialEq, Eq)]
-enum VerifyDatabase {
-    Url(String),
-    None,
-}
-
-/// Parses `verify`'s arguments: the database (flag, else `env_database`, the value of
-/// `DATABASE_URL`) and the files.
-fn verify_args(
-    args: &[String],
-    env_database: Option<String>,
-) -> Result<(VerifyDatabase, Vec<PathBuf>), String> {
-    let mut database = None;
-    let mut files = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--database" => match args.next() {
-                Some(url) => database = Some(VerifyDatabase::Url(url.clone())),
-                None => return Err("--database needs a URL".into()),
-            },
-            "--no-database" => database = Some(VerifyDatabase::None),
-            other => match other.strip_prefix("--database=") {
-                Some(url) => database = Some(VerifyDatabase::Url(url.to_string())),
-                None if other.starts_with("--") => return Err(format!("unknown option {other}")),
-                None => files.push(PathBuf::from(other)),
-            },
-        }
-    }
-    if files.is_empty() {
-        return Err("no audit files given".into());
-    }
-    let database = database.unwrap_or_else(|| match env_database {
-        Some(url) if !url.trim().is_empty() => VerifyDatabase::Url(url),
-        _ => VerifyDatabase::None,
-    });
-    Ok((database, files))
-}
-
-async fn verify(args: &[String]) -> ExitCode {
-    let (database, paths) = match verify_args(args, std::env::var("DATABASE_URL").ok()) {
-        Ok(parsed) => parsed,
-        Err(err) => {
-            eprintln!("{err}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+async fn verify(args: VerifyArgs) -> ExitCode {
+    let database = args.database(std::env::var("DATABASE_URL").ok());
+    let paths = args.files;
     let verified = match database {
-        VerifyDatabase::None => audit::verify_chains(&paths),
-        VerifyDatabase::Url(url) => {
+        None => audit::verify_chains(&paths),
+        Some(url) => {
             let cold = match Cold::connect_with_pool(&url, 2).await {
                 Ok(cold) => cold,
                 Err(err) => {
@@ -217,68 +244,9 @@ async fn verify(args: &[String]) -> ExitCode {
     }
 }
 
-/// Options of `solve` and `book`.
-struct SolverOptions {
-    all: bool,
-    time: bool,
-    no_book: bool,
-    table_slots: usize,
-    depth: Option<usize>,
-    out: PathBuf,
-}
-
-/// Reads the options of `solve` and `book`; `None` (after a message) on a bad one.
-fn solver_options(args: &[String]) -> Option<SolverOptions> {
-    let mut options = SolverOptions {
-        all: false,
-        time: false,
-        no_book: false,
-        table_slots: DEFAULT_SLOTS,
-        depth: None,
-        out: PathBuf::from("src/game/solver/book.bin"),
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--all" => options.all = true,
-            "--time" => options.time = true,
-            "--no-book" => options.no_book = true,
-            "--table-mb" => match args.next().and_then(|mb| mb.parse::<usize>().ok()) {
-                Some(mb @ 1..=4096) => options.table_slots = mb * (1 << 20) / 8,
-                _ => {
-                    eprintln!("--table-mb needs a size in MiB between 1 and 4096");
-                    return None;
-                }
-            },
-            "--depth" => match args.next().and_then(|depth| depth.parse::<usize>().ok()) {
-                Some(depth @ 0..=42) => options.depth = Some(depth),
-                _ => {
-                    eprintln!("--depth needs a number of stones between 0 and 42");
-                    return None;
-                }
-            },
-            "--out" => match args.next() {
-                Some(path) => options.out = PathBuf::from(path),
-                None => {
-                    eprintln!("--out needs a path");
-                    return None;
-                }
-            },
-            other => {
-                eprintln!("unknown option {other:?}\n{USAGE}");
-                return None;
-            }
-        }
-    }
-    Some(options)
-}
-
 /// `solve`: one position per line of stdin, its score (and more) per line of stdout.
-fn solve(args: &[String]) -> ExitCode {
-    let Some(options) = solver_options(args) else {
-        return ExitCode::from(2);
-    };
-    let mut solver = Solver::new(options.table_slots);
+fn solve(options: &SolveArgs) -> ExitCode {
+    let mut solver = Solver::new(options.table.slots());
     if !options.no_book {
         match Book::embedded() {
             Ok(book) => solver = solver.with_book(book),
@@ -342,15 +310,9 @@ fn solve(args: &[String]) -> ExitCode {
 }
 
 /// `book`: solves every position of up to `--depth` stones and writes the book.
-fn book(args: &[String]) -> ExitCode {
-    let Some(options) = solver_options(args) else {
-        return ExitCode::from(2);
-    };
-    let Some(depth) = options.depth else {
-        eprintln!("book needs --depth N\n{USAGE}");
-        return ExitCode::from(2);
-    };
-    let mut solver = Solver::new(options.table_slots);
+fn book(options: &BookArgs) -> ExitCode {
+    let depth = usize::from(options.depth);
+    let mut solver = Solver::new(options.table.slots());
     let started = Instant::now();
     let mut reported = 0;
     let book = Book::generate(depth, &mut solver, |done, total| {
@@ -410,39 +372,77 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|arg| arg.to_string()).collect()
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("connect4-arena").chain(args.iter().copied()))
+    }
+
+    fn verify_args(args: &[&str]) -> VerifyArgs {
+        match parse(args).expect("valid").command {
+            Some(Command::Verify(args)) => args,
+            other => panic!("not verify: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_is_the_default() {
+        assert!(parse(&[]).expect("valid").command.is_none());
+        assert!(matches!(
+            parse(&["serve"]).unwrap().command,
+            Some(Command::Serve)
+        ));
+        assert!(parse(&["frobnicate"]).is_err());
     }
 
     #[test]
     fn verify_takes_its_database_from_the_flag_else_from_database_url() {
         let env = || Some("postgres://env/db".to_string());
-        let parsed = verify_args(
-            &args(&["--database", "postgres://flag/db", "a.jsonl"]),
-            env(),
-        );
-        assert_eq!(
-            parsed,
-            Ok((
-                VerifyDatabase::Url("postgres://flag/db".into()),
-                vec![PathBuf::from("a.jsonl")]
-            ))
-        );
-        let parsed = verify_args(&args(&["a.jsonl", "b.jsonl"]), env()).expect("valid");
-        assert_eq!(parsed.0, VerifyDatabase::Url("postgres://env/db".into()));
-        assert_eq!(parsed.1.len(), 2);
-        let parsed = verify_args(&args(&["--no-database", "a.jsonl"]), env()).expect("valid");
-        assert_eq!(parsed.0, VerifyDatabase::None);
-        let parsed = verify_args(&args(&["a.jsonl"]), None).expect("valid");
-        assert_eq!(parsed.0, VerifyDatabase::None);
+        let args = verify_args(&["verify", "--database", "postgres://flag/db", "a.jsonl"]);
+        assert_eq!(args.database(env()).as_deref(), Some("postgres://flag/db"));
+        assert_eq!(args.files, [PathBuf::from("a.jsonl")]);
+        let args = verify_args(&["verify", "--database=postgres://flag/db", "a.jsonl"]);
+        assert_eq!(args.database(env()).as_deref(), Some("postgres://flag/db"));
+        let args = verify_args(&["verify", "a.jsonl", "b.jsonl"]);
+        assert_eq!(args.database(env()).as_deref(), Some("postgres://env/db"));
+        assert_eq!(args.files.len(), 2);
+        let args = verify_args(&["verify", "--no-database", "a.jsonl"]);
+        assert_eq!(args.database(env()), None);
+        let args = verify_args(&["verify", "a.jsonl"]);
+        assert_eq!(args.database(None), None);
+        assert_eq!(args.database(Some(" ".into())), None);
     }
 
     #[test]
     fn verify_refuses_unknown_options_and_no_files() {
-        assert!(verify_args(&args(&["--databse", "x", "a.jsonl"]), None).is_err());
-        assert!(verify_args(&args(&["--database"]), None).is_err());
-        assert!(verify_args(&args(&["--no-database"]), None).is_err());
+        assert!(parse(&["verify", "--databse", "x", "a.jsonl"]).is_err());
+        assert!(parse(&["verify", "--database"]).is_err());
+        assert!(parse(&["verify", "--no-database"]).is_err());
+    }
+
+    #[test]
+    fn solver_options_are_bounded() {
+        assert!(parse(&["solve", "--table-mb", "0"]).is_err());
+        assert!(parse(&["solve", "--table-mb", "4097"]).is_err());
+        assert!(parse(&["book"]).is_err());
+        assert!(parse(&["book", "--depth", "43"]).is_err());
+        match parse(&["book", "--depth", "2", "--table-mb", "8"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Book(book)) => {
+                assert_eq!(book.depth, 2);
+                assert_eq!(book.table.slots(), 8 << 17);
+                assert_eq!(book.out, PathBuf::from("src/game/solver/book.bin"));
+            }
+            other => panic!("not book: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -22,10 +22,10 @@ use std::{
 };
 
 use poem::{
-    http::uri::Scheme,
+    http::{header, uri::Scheme, Method},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     web::{LocalAddr, RemoteAddr},
-    Server,
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Server,
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
@@ -37,7 +37,7 @@ use crate::{
     api,
     audit::AuditLog,
     cold::{Cold, ColdError},
-    config::{Config, IpRange, Limits},
+    config::{Config, HotMode, IpRange, Limits},
     fanout::{Fanout, LocalFanout, RedisFanout, Rooms},
     hot::{
         connect_cluster, connect_single, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore,
@@ -391,7 +391,7 @@ impl Application {
         };
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                api::routes(Arc::clone(&state)),
+                api::routes(Arc::clone(&state)).around(app_addresses),
                 signal,
                 Some(DRAIN_TIMEOUT),
             )
@@ -406,33 +406,79 @@ impl Application {
     }
 }
 
+/// The web app's own addresses (`/game/<id>`, `/watch/<id>`, `/replay/<id>`,
+/// `/player/<name>`, `/leaderboard`) are pages of the single-page app: a reload or a
+/// shared link gets `index.html`, whose script reads the address and opens that screen.
+/// `/leaderboard` is also the JSON API's path, so only a browser asking for a page
+/// (`Accept: text/html`) gets the app there. Any other unknown path keeps its JSON 404.
+/// `/favicon.ico` is the app's SVG icon.
+async fn app_addresses<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let target = if matches!(*req.method(), Method::GET | Method::HEAD) {
+        app_page(req.uri().path(), wants_page)
+    } else {
+        None
+    };
+    if let Some(uri) = target.and_then(|path| path.parse().ok()) {
+        *req.uri_mut() = uri;
+    }
+    let leaderboard = req.uri().path() == "/leaderboard";
+    let mut response = next.call(req).await?.into_response();
+    if leaderboard {
+        response
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    }
+    Ok(response)
+}
+
+/// The static file that answers `path` when it is an address of the app.
+fn app_page(path: &str, wants_page: bool) -> Option<&'static str> {
+    if path == "/favicon.ico" {
+        return Some("/favicon.svg");
+    }
+    if path == "/leaderboard" {
+        return wants_page.then_some("/index.html");
+    }
+    let rest = path.strip_prefix('/')?;
+    let (screen, name) = rest.split_once('/')?;
+    let named = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (matches!(screen, "game" | "watch" | "replay" | "player") && named).then_some("/index.html")
+}
+
 async fn build_state(config: Config) -> Result<AppState, StartupError> {
     let metrics = Arc::new(Metrics::default());
     let cold =
         Cold::connect_with_pool(&config.database_url, config.database_pool_size.max(1)).await?;
     let keys = Keys::new(&config.redis_prefix);
-    let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.redis_url {
-        Some(_) => {
-            let urls = config.redis_urls();
-            let backend = if config.redis_cluster {
-                connect_cluster(&urls).await?
-            } else {
-                connect_single(&urls[0]).await?
-            };
-            let fanout = if config.redis_cluster {
-                RedisFanout::start_sharded(&urls)
-                    .await
-                    .map_err(HotError::from)?
-            } else {
-                let client = redis::Client::open(urls[0].as_str()).map_err(HotError::from)?;
-                RedisFanout::start(client)
-            };
+    let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.hot {
+        HotMode::Redis { url } => {
+            let backend = connect_single(url).await?;
+            let client = redis::Client::open(url.as_str()).map_err(HotError::from)?;
+            (
+                Arc::new(RedisHotStore::new(backend, keys.clone())),
+                Arc::new(RedisFanout::start(client)),
+            )
+        }
+        HotMode::Cluster { seeds } => {
+            let backend = connect_cluster(seeds).await?;
+            let fanout = RedisFanout::start_sharded(seeds)
+                .await
+                .map_err(HotError::from)?;
             (
                 Arc::new(RedisHotStore::new(backend, keys.clone())),
                 Arc::new(fanout),
             )
         }
-        None => {
+        HotMode::Embedded => {
             let rooms = Arc::new(Rooms::default());
             (
                 Arc::new(MemoryHotStore::new(Arc::clone(&rooms), keys.clone())),

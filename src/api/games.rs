@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
 
-use super::{auth::BearerToken, error::ApiError, ApiTags};
+use super::{auth::Caller, error::ApiError, ApiTags};
 use crate::service::{
     views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
     AppState, GameId,
@@ -55,10 +55,10 @@ impl GamesApi {
     #[oai(path = "/games", method = "post")]
     async fn create(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         body: Json<CreateGameRequest>,
     ) -> Result<GameCreated, ApiError> {
-        let player = auth.player(&self.state.accounts).await?;
+        let player = auth.0;
         let view = self
             .state
             .games
@@ -69,20 +69,16 @@ impl GamesApi {
 
     /// Join a waiting game as player 2
     #[oai(path = "/games/:id/join", method = "post")]
-    async fn join(&self, auth: BearerToken, id: Path<String>) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.state.accounts).await?;
+    async fn join(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(self.state.games.join_game(&player, &game_id).await?))
     }
 
     /// Cancel a waiting game (its creator only)
     #[oai(path = "/games/:id/cancel", method = "delete")]
-    async fn cancel(
-        &self,
-        auth: BearerToken,
-        id: Path<String>,
-    ) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.state.accounts).await?;
+    async fn cancel(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(self.state.games.cancel_game(&player, &game_id).await?))
     }
@@ -93,7 +89,7 @@ impl GamesApi {
     #[oai(path = "/games/:id/move", method = "post")]
     async fn play(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         id: Path<String>,
         body: Json<MoveRequest>,
     ) -> Result<Json<MoveEvent>, ApiError> {
@@ -107,7 +103,7 @@ impl GamesApi {
                 "game_id in the body does not match the path",
             ))));
         }
-        let player = auth.player(&self.state.accounts).await?;
+        let player = auth.0;
         let column = self.state.games.column(body.column)?;
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(
@@ -120,12 +116,8 @@ impl GamesApi {
 
     /// Resign: the opponent wins
     #[oai(path = "/games/:id/resign", method = "post")]
-    async fn resign(
-        &self,
-        auth: BearerToken,
-        id: Path<String>,
-    ) -> Result<Json<GameView>, ApiError> {
-        let player = auth.player(&self.state.accounts).await?;
+    async fn resign(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(self.state.games.resign(&player, &game_id).await?))
     }

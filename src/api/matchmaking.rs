@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
-use super::{auth::BearerToken, error::ApiError, ApiTags};
+use super::{auth::Caller, error::ApiError, ApiTags};
 use crate::{
     cold::Player,
     service::{views::MatchStatus, AppState, ServiceError},
@@ -21,12 +21,12 @@ pub struct MatchmakingApi {
 }
 
 impl MatchmakingApi {
-    async fn caller(&self, auth: &BearerToken, claimed: Option<i64>) -> Result<Player, ApiError> {
-        let player = auth.player(&self.state.accounts).await?;
-        if claimed.is_some_and(|id| id != player.id) {
+    /// The caller, if `claimed` (a `player_id` in the path or body) is the caller's own.
+    fn caller(auth: Caller, claimed: Option<i64>) -> Result<Player, ApiError> {
+        if claimed.is_some_and(|id| id != auth.0.id) {
             return Err(ServiceError::NotYourself.into());
         }
-        Ok(player)
+        Ok(auth.0)
     }
 }
 
@@ -38,10 +38,10 @@ impl MatchmakingApi {
     #[oai(path = "/matchmaking/join", method = "post")]
     async fn join(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         body: Json<JoinQueueRequest>,
     ) -> Result<Json<MatchStatus>, ApiError> {
-        let player = self.caller(&auth, body.player_id).await?;
+        let player = Self::caller(auth, body.player_id)?;
         Ok(Json(self.state.matchmaking.join(&player).await?))
     }
 
@@ -49,10 +49,10 @@ impl MatchmakingApi {
     #[oai(path = "/matchmaking/status/:player_id", method = "get")]
     async fn status(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         player_id: Path<i64>,
     ) -> Result<Json<MatchStatus>, ApiError> {
-        let player = self.caller(&auth, Some(player_id.0)).await?;
+        let player = Self::caller(auth, Some(player_id.0))?;
         Ok(Json(self.state.matchmaking.status(&player).await?))
     }
 
@@ -60,10 +60,10 @@ impl MatchmakingApi {
     #[oai(path = "/matchmaking/leave/:player_id", method = "delete")]
     async fn leave(
         &self,
-        auth: BearerToken,
+        auth: Caller,
         player_id: Path<i64>,
     ) -> Result<Json<MatchStatus>, ApiError> {
-        let player = self.caller(&auth, Some(player_id.0)).await?;
+        let player = Self::caller(auth, Some(player_id.0))?;
         Ok(Json(self.state.matchmaking.leave(&player).await?))
     }
 }

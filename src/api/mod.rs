@@ -13,6 +13,7 @@ mod health;
 mod leaderboard;
 mod matchmaking;
 mod players;
+mod profiles;
 mod sessions;
 mod stats;
 pub mod ws;
@@ -67,6 +68,9 @@ pub fn openapi(state: &Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenA
             state: Arc::clone(state),
         },
         health::HealthApi {
+            state: Arc::clone(state),
+        },
+        profiles::ProfilesApi {
             state: Arc::clone(state),
         },
     );
@@ -178,6 +182,6 @@ async fn metrics(state: Data<&Arc<AppState>>) -> Response {
     state
         .metrics
         .render(state.instance(), &live)
-        .with_content_type("text/plain; version=0.0.4")
+        .with_content_type(crate::telemetry::CONTENT_TYPE)
         .into_response()
 }

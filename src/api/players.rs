@@ -6,12 +6,12 @@ use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object
 
 use poem::Request;
 
-use super::{auth::BearerToken, client::client_address, error::ApiError, ApiTags};
+use super::{auth::Caller, client::client_address, error::ApiError, ApiTags};
 use crate::{
     cold::Player,
     service::{
         views::{ActiveGame, HistoryEntry, PlayerStats},
-        AppState, Password, Registered, Username,
+        AppState, Password, Registered, ServiceError, Username,
     },
 };
 
@@ -102,8 +102,8 @@ impl PlayersApi {
 
     /// The caller's own player record
     #[oai(path = "/players/me", method = "get")]
-    async fn me(&self, auth: BearerToken) -> Result<Json<Me>, ApiError> {
-        Ok(Json(auth.player(&self.state.accounts).await?.into()))
+    async fn me(&self, auth: Caller) -> Result<Json<Me>, ApiError> {
+        Ok(Json(auth.0.into()))
     }
 
     /// A player's statistics
@@ -127,9 +127,15 @@ impl PlayersApi {
         ))
     }
 
-    /// The player's game that is waiting or in progress (404 `no_active_game` if none)
+    /// The player's game that is waiting or in progress, or `null` when there is none
+    ///
+    /// "No game" is a normal answer (200 with `null`), not an error.
     #[oai(path = "/players/:id/active-game", method = "get")]
-    async fn active_game(&self, id: Path<i64>) -> Result<Json<ActiveGame>, ApiError> {
-        Ok(Json(self.state.views.active_game(id.0).await?))
+    async fn active_game(&self, id: Path<i64>) -> Result<Json<Option<ActiveGame>>, ApiError> {
+        match self.state.views.active_game(id.0).await {
+            Ok(game) => Ok(Json(Some(game))),
+            Err(ServiceError::NoActiveGame) => Ok(Json(None)),
+            Err(err) => Err(err.into()),
+        }
     }
 }

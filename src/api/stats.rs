@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
-use super::{auth::BearerToken, error::ApiError, ApiTags};
+use super::{auth::Caller, error::ApiError, ApiTags};
 use crate::service::{views::ClusterStats, AppState};
 
 #[derive(Object)]
@@ -27,8 +27,8 @@ impl StatsApi {
 
     /// Mark the caller online
     #[oai(path = "/heartbeat", method = "post")]
-    async fn heartbeat(&self, auth: BearerToken) -> Result<Json<HeartbeatReply>, ApiError> {
-        let player = auth.player(&self.state.accounts).await?;
+    async fn heartbeat(&self, auth: Caller) -> Result<Json<HeartbeatReply>, ApiError> {
+        let player = auth.0;
         Ok(Json(HeartbeatReply {
             online_players: self.state.connections.heartbeat(player.id).await?,
         }))

@@ -27,7 +27,6 @@ use poem::{
     },
     IntoResponse, Response,
 };
-use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ApiError;
@@ -36,8 +35,8 @@ use crate::{
     fanout::{RoomEvent, Subscription},
     game::Seat,
     service::{
-        events, AppState, GameId, Role, ServiceError, ServiceResult, SocketPresence,
-        PRESENCE_REFRESH,
+        events::{self, ClientMessage},
+        AppState, GameId, Role, ServiceError, ServiceResult, SocketPresence, PRESENCE_REFRESH,
     },
 };
 
@@ -105,14 +104,6 @@ fn refusal(err: &std::io::Error) -> Option<(CloseCode, String)> {
     }
 }
 
-#[derive(Deserialize)]
-struct ClientMessage {
-    action: Option<String>,
-    token: Option<String>,
-    player: Option<serde_json::Value>,
-    column: Option<serde_json::Value>,
-}
-
 struct RateLimit {
     tokens: f64,
     last: Instant,
@@ -140,55 +131,6 @@ impl RateLimit {
             self.refused += 1;
             false
         }
-    }
-}
-
-/// What a frame from the client asks for.
-enum Request {
-    Identify(String),
-    Move { player: Option<i64>, column: i64 },
-    Rematch,
-    Resign,
-    Sync,
-    Ping,
-}
-
-fn parse_request(text: &str) -> Result<Request, (&'static str, String)> {
-    let message: ClientMessage = serde_json::from_str(text).map_err(|err| {
-        (
-            "invalid_message",
-            format!("Messages are JSON objects: {err}"),
-        )
-    })?;
-    let integer = |value: &Option<serde_json::Value>,
-                   field: &str|
-     -> Result<Option<i64>, (&'static str, String)> {
-        match value {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(value) => value
-                .as_i64()
-                .map(Some)
-                .ok_or(("invalid_message", format!("{field} must be an integer"))),
-        }
-    };
-    match message.action.as_deref() {
-        Some("identify") => message
-            .token
-            .map(Request::Identify)
-            .ok_or(("invalid_message", "identify needs a token".to_string())),
-        Some("move") | None => {
-            let column = integer(&message.column, "column")?
-                .ok_or(("invalid_message", "a move needs a column (0-6)".to_string()))?;
-            Ok(Request::Move {
-                player: integer(&message.player, "player")?,
-                column,
-            })
-        }
-        Some("rematch") => Ok(Request::Rematch),
-        Some("resign") => Ok(Request::Resign),
-        Some("sync") => Ok(Request::Sync),
-        Some("ping") => Ok(Request::Ping),
-        Some(other) => Err(("unknown_action", format!("Unknown action {other:?}"))),
     }
 }
 
@@ -417,17 +359,19 @@ impl GameSocket {
 
     /// Handles one client message. Refusals are answered on this socket only.
     async fn handle(&mut self, sink: &mut Sink, text: &str) -> std::io::Result<()> {
-        let request = match parse_request(text) {
-            Ok(request) => request,
-            Err((code, message)) => {
-                return self.send(sink, events::error_event(&message, code)).await
+        let message = match ClientMessage::decode(text) {
+            Ok(message) => message,
+            Err(err) => {
+                return self
+                    .send(sink, events::error_event(&err.to_string(), err.code()))
+                    .await
             }
         };
-        let outcome = match request {
-            Request::Identify(token) => return self.identify(sink, &token).await,
-            Request::Sync => return self.send_state(sink, Some("sync")).await.map(drop),
-            Request::Ping => return self.send(sink, events::pong_event()).await,
-            request => self.act(request).await,
+        let outcome = match message {
+            ClientMessage::Identify { token } => return self.identify(sink, &token).await,
+            ClientMessage::Sync => return self.send_state(sink, Some("sync")).await.map(drop),
+            ClientMessage::Ping => return self.send(sink, events::pong_event()).await,
+            message => self.act(message).await,
         };
         match outcome {
             Ok(()) => Ok(()),
@@ -441,11 +385,11 @@ impl GameSocket {
     }
 
     /// A move, rematch vote or resignation, for the identified player.
-    async fn act(&self, request: Request) -> ServiceResult<()> {
+    async fn act(&self, message: ClientMessage) -> ServiceResult<()> {
         let player = self.player.as_ref().ok_or(ServiceError::Unauthorized)?;
         let games = &self.state.games;
-        match request {
-            Request::Move {
+        match message {
+            ClientMessage::Move {
                 player: claimed,
                 column,
             } => {
@@ -455,9 +399,9 @@ impl GameSocket {
                     .await
                     .map(drop)
             }
-            Request::Rematch => games.vote_rematch(player, &self.game_id).await,
-            Request::Resign => games.resign(player, &self.game_id).await.map(drop),
-            Request::Identify(_) | Request::Sync | Request::Ping => Ok(()),
+            ClientMessage::Rematch => games.vote_rematch(player, &self.game_id).await,
+            ClientMessage::Resign => games.resign(player, &self.game_id).await.map(drop),
+            ClientMessage::Identify { .. } | ClientMessage::Sync | ClientMessage::Ping => Ok(()),
         }
     }
 
@@ -505,48 +449,6 @@ impl GameSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn both_move_shapes_parse() {
-        assert!(matches!(
-            parse_request(r#"{"player":1,"column":3}"#),
-            Ok(Request::Move {
-                player: Some(1),
-                column: 3
-            })
-        ));
-        assert!(matches!(
-            parse_request(r#"{"action":"move","column":6}"#),
-            Ok(Request::Move {
-                player: None,
-                column: 6
-            })
-        ));
-    }
-
-    #[test]
-    fn bad_messages_get_codes() {
-        assert!(matches!(
-            parse_request("not json"),
-            Err(("invalid_message", _))
-        ));
-        assert!(matches!(
-            parse_request(r#"{"column":"three"}"#),
-            Err(("invalid_message", _))
-        ));
-        assert!(matches!(
-            parse_request(r#"{"action":"dance"}"#),
-            Err(("unknown_action", _))
-        ));
-        assert!(matches!(
-            parse_request(r#"{"action":"identify"}"#),
-            Err(("invalid_message", _))
-        ));
-        assert!(matches!(
-            parse_request(r#"[]"#),
-            Err(("invalid_message", _))
-        ));
-    }
 
     #[test]
     fn a_flood_is_refused_after_the_burst() {
@@ -652,8 +554,8 @@ async fn serve_lobby(state: &AppState, sink: &mut Sink, stream: &mut Stream) -> 
 /// The answer to a lobby socket's message; `identify` subscribes it to the player's
 /// own events.
 async fn lobby_reply(state: &AppState, text: &str, room: &mut Option<Subscription>) -> String {
-    match parse_request(text) {
-        Ok(Request::Identify(token)) => match state.accounts.authenticate(&token).await {
+    match ClientMessage::decode(text) {
+        Ok(ClientMessage::Identify { token }) => match state.accounts.authenticate(&token).await {
             Ok(player) => match state.broadcasts.subscribe_player(player.id).await {
                 Ok(subscription) => {
                     *room = Some(subscription);
@@ -666,11 +568,11 @@ async fn lobby_reply(state: &AppState, text: &str, room: &mut Option<Subscriptio
                 events::error_event(&err.to_string(), err.code())
             }
         },
-        Ok(Request::Ping) => events::pong_event(),
+        Ok(ClientMessage::Ping) => events::pong_event(),
         Ok(_) => events::error_event(
             "The lobby socket only takes identify and ping",
             "unknown_action",
         ),
-        Err((code, message)) => events::error_event(&message, code),
+        Err(err) => events::error_event(&err.to_string(), err.code()),
     }
 }

@@ -12,7 +12,8 @@ use super::{
 /// Why an anchor was recorded. Only the kind of the last anchor of a chain matters: after
 /// a `Shutdown` anchor the instance wrote nothing more to that file, unless a later
 /// `Start` anchor says it was started again on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum AnchorReason {
     /// The first anchor after the instance opened the file: at start-up, or at the first
     /// tick with lines if the file was empty then. A restart continues the chain.
@@ -24,12 +25,9 @@ pub enum AnchorReason {
 }
 
 impl AnchorReason {
+    /// The name stored in `audit_anchors.reason`: `start`, `periodic`, `shutdown`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AnchorReason::Start => "start",
-            AnchorReason::Periodic => "periodic",
-            AnchorReason::Shutdown => "shutdown",
-        }
+        self.into()
     }
 }
 

@@ -17,6 +17,7 @@ mod anchors;
 pub mod entities;
 mod games;
 mod players;
+mod profiles;
 
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use sea_orm::{
 pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
 pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
 pub use players::{Credentials, LeaderboardRow, Player};
+pub use profiles::HeadToHead;
 
 /// Advisory lock key held while migrating (any constant, the same for every instance).
 const MIGRATION_LOCK: i64 = 0x0c4a_2e4a;

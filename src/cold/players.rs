@@ -24,6 +24,8 @@ pub struct Player {
     pub draws: i32,
     /// A guest has no password: its token is its only credential.
     pub guest: bool,
+    /// When the player signed up.
+    pub created_at: DateTime<Utc>,
 }
 
 impl From<player::Model> for Player {
@@ -36,6 +38,7 @@ impl From<player::Model> for Player {
             wins: record.wins,
             losses: record.losses,
             draws: record.draws,
+            created_at: record.created_at,
         }
     }
 }

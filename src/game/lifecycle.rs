@@ -2,10 +2,24 @@
 //! number. `seq` is a pure function of (status, move count, end reason), so a state
 //! rebuilt from the stored moves gets back exactly the number clients last saw.
 
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
 /// Where a game is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GameStatus {
     /// Created, waiting for a second player.
     Waiting,
@@ -20,7 +34,21 @@ pub enum GameStatus {
 }
 
 /// Why a game ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum EndReason {
     FourInARow,
     Draw,
@@ -30,64 +58,26 @@ pub enum EndReason {
     Cancelled,
 }
 
-macro_rules! string_enum {
-    ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+/// The stable lower-case name used in storage and on the wire, and its parser (only
+/// the stable names parse: a corrupt stored value is an error, never a default). Both
+/// come from the derives; these are the names the rest of the crate calls.
+macro_rules! stable_names {
+    ($ty:ident) => {
         impl $ty {
-            /// The stable lower-case name used in storage and on the wire.
             pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),* }
+                self.into()
             }
 
-            /// Parses the stable name; `None` for anything else.
+            /// `None` for anything but a stable name.
             pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)* _ => None }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $ty {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        /// Only the stable names parse: a corrupt stored value is an error, never a
-        /// default.
-        impl<'de> serde::Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Self::parse(&text).ok_or_else(|| {
-                    serde::de::Error::custom(format!(
-                        "unknown {} {text:?}",
-                        stringify!($ty)
-                    ))
-                })
+                text.parse().ok()
             }
         }
     };
 }
 
-string_enum!(GameStatus {
-    Waiting => "waiting",
-    Active => "active",
-    Finished => "finished",
-    Abandoned => "abandoned",
-    Cancelled => "cancelled",
-});
-
-string_enum!(EndReason {
-    FourInARow => "four_in_a_row",
-    Draw => "draw",
-    Resign => "resign",
-    Timeout => "timeout",
-    Abandoned => "abandoned",
-    Cancelled => "cancelled",
-});
+stable_names!(GameStatus);
+stable_names!(EndReason);
 
 impl GameStatus {
     /// True once the game can no longer change.
@@ -138,6 +128,9 @@ mod tests {
             assert_eq!(EndReason::parse(reason.as_str()), Some(reason));
         }
         assert_eq!(GameStatus::parse("bogus"), None);
+        assert_eq!(GameStatus::parse("Active"), None);
+        assert_eq!(EndReason::FourInARow.as_str(), "four_in_a_row");
+        assert_eq!(EndReason::FourInARow.to_string(), "four_in_a_row");
     }
 
     #[test]

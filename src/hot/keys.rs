@@ -36,7 +36,8 @@ impl Keys {
         format!("{}:{{g:{game_id}}}:events", self.prefix)
     }
 
-    /// Sorted set of the game's open sockets (`<role>|<instance>|<socket>`), scored by last refresh.
+    /// Sorted set of the game's open sockets ([`super::PresenceMember`] as JSON), scored
+    /// by last refresh.
     pub fn game_presence(&self, game_id: &str) -> String {
         format!("{}:{{g:{game_id}}}:presence", self.prefix)
     }
@@ -72,7 +73,7 @@ impl Keys {
         format!("{}:{{mm}}:seen", self.prefix)
     }
 
-    /// The game a matched player was paired into (`<game id>|<seat>`), kept briefly.
+    /// What a matched player was paired into ([`super::MatchRecord`] as JSON), kept briefly.
     pub fn queue_match(&self, player_id: i64) -> String {
         format!("{}{player_id}", self.queue_match_prefix())
     }

@@ -11,8 +11,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Release, Timer,
-    Versioned,
+    Commit, CommitOutcome, Deadline, HotError, HotStore, Keys, Loaded, MatchRecord, PairingRules,
+    PresenceMember, Release, Timer, Versioned, PENDING_MATCH_TTL,
 };
 use crate::fanout::Rooms;
 
@@ -40,11 +40,11 @@ struct Inner {
     locks: HashMap<String, Expiring<String>>,
     intents: HashMap<String, Expiring<String>>,
     clocks_armed: bool,
-    presence: HashMap<String, HashMap<String, i64>>,
+    presence: HashMap<String, HashMap<PresenceMember, i64>>,
     online: HashMap<i64, i64>,
     rematch_votes: HashMap<String, Expiring<HashSet<u8>>>,
     queue: HashMap<i64, Queued>,
-    matches: HashMap<i64, Expiring<String>>,
+    matches: HashMap<i64, Expiring<MatchRecord>>,
     timers: HashMap<Timer, HashMap<String, i64>>,
     attempts: HashMap<String, Expiring<u64>>,
 }
@@ -78,13 +78,16 @@ impl Inner {
         self.intents.remove(game_id);
     }
 
-    /// Puts `member` in `timer`'s index, due at `due_ms`, or takes it out (`None`).
-    fn set_timer(&mut self, timer: Timer, member: &str, due_ms: Option<i64>) {
-        let members = self.timers.entry(timer).or_default();
+    /// Puts a deadline in its index, due at `due_ms`, or takes it out (`None`). Members
+    /// are stored encoded as in Redis, so both order equal due times alike.
+    fn set_timer(&mut self, deadline: &Deadline, due_ms: Option<i64>) -> Result<(), HotError> {
+        let member = deadline.encode()?;
+        let members = self.timers.entry(deadline.timer()).or_default();
         match due_ms {
-            Some(due_ms) => members.insert(member.to_string(), due_ms),
-            None => members.remove(member),
+            Some(due_ms) => members.insert(member, due_ms),
+            None => members.remove(&member),
         };
+        Ok(())
     }
 }
 
@@ -205,11 +208,11 @@ impl HotStore for MemoryHotStore {
         if current != commit.expected_version {
             return Ok(CommitOutcome::VersionChanged);
         }
+        inner.set_timer(&Deadline::turn(game_id), commit.turn_deadline_ms)?;
         inner
             .states
             .insert(game_id.to_string(), Expiring::new(commit.new, commit.ttl));
         inner.release(game_id);
-        inner.set_timer(Timer::TurnDeadline, game_id, commit.turn_deadline_ms);
         // Delivered while the store's mutex is held, so events leave in commit order.
         let channel = self.keys.game_channel(game_id);
         for event in commit.events {
@@ -226,18 +229,22 @@ impl HotStore for MemoryHotStore {
     async fn presence_touch(
         &self,
         game_id: &str,
-        member: &str,
+        member: &PresenceMember,
         now_ms: i64,
     ) -> Result<(), HotError> {
         self.inner()
             .presence
             .entry(game_id.to_string())
             .or_default()
-            .insert(member.to_string(), now_ms);
+            .insert(member.clone(), now_ms);
         Ok(())
     }
 
-    async fn presence_remove(&self, game_id: &str, member: &str) -> Result<(), HotError> {
+    async fn presence_remove(
+        &self,
+        game_id: &str,
+        member: &PresenceMember,
+    ) -> Result<(), HotError> {
         let mut inner = self.inner();
         if let Some(members) = inner.presence.get_mut(game_id) {
             members.remove(member);
@@ -252,7 +259,7 @@ impl HotStore for MemoryHotStore {
         &self,
         game_id: &str,
         since_ms: i64,
-    ) -> Result<Vec<String>, HotError> {
+    ) -> Result<Vec<PresenceMember>, HotError> {
         Ok(self
             .inner()
             .presence
@@ -292,6 +299,8 @@ impl HotStore for MemoryHotStore {
         if !entry.alive() {
             *entry = Expiring::new(HashSet::new(), ttl);
         }
+        // Every vote slides the window, as Redis's PEXPIRE does.
+        entry.expires = Instant::now() + ttl;
         let added = entry.value.insert(seat);
         let votes = entry.value.len() as u8;
         Ok((votes, added && votes == 2))
@@ -333,17 +342,18 @@ impl HotStore for MemoryHotStore {
                     *id,
                     (i64::from(q.rating) - my_rating).abs(),
                     rules.window(now_ms - q.joined_ms),
+                    q.joined_ms,
                 )
             })
-            .filter(|(_, gap, theirs)| *gap <= mine.max(*theirs))
-            .min_by_key(|(id, gap, _)| (*gap, *id))
-            .map(|(id, _, _)| id);
+            .filter(|(_, gap, theirs, _)| *gap <= mine.max(*theirs))
+            .min_by_key(|(id, gap, _, joined_ms)| (*gap, *joined_ms, *id))
+            .map(|(id, _, _, _)| id);
         if let Some(partner) = best {
             for player in [player_id, partner] {
                 inner.queue.remove(&player);
                 inner.matches.insert(
                     player,
-                    Expiring::new(super::pending_match(now_ms), Duration::from_secs(30)),
+                    Expiring::new(MatchRecord::Pending { since_ms: now_ms }, PENDING_MATCH_TTL),
                 );
             }
         }
@@ -385,14 +395,19 @@ impl HotStore for MemoryHotStore {
         Ok(players.into_iter().take(limit).map(|(_, id)| id).collect())
     }
 
-    async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError> {
+    async fn set_match(
+        &self,
+        player_id: i64,
+        record: &MatchRecord,
+        ttl: Duration,
+    ) -> Result<(), HotError> {
         self.inner()
             .matches
-            .insert(player_id, Expiring::new(value.to_string(), ttl));
+            .insert(player_id, Expiring::new(record.clone(), ttl));
         Ok(())
     }
 
-    async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError> {
+    async fn get_match(&self, player_id: i64) -> Result<Option<MatchRecord>, HotError> {
         Ok(self
             .inner()
             .matches
@@ -406,17 +421,20 @@ impl HotStore for MemoryHotStore {
         Ok(())
     }
 
-    async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError> {
-        self.inner().set_timer(timer, member, Some(due_ms));
-        Ok(())
+    async fn schedule(&self, deadline: &Deadline, due_ms: i64) -> Result<(), HotError> {
+        self.inner().set_timer(deadline, Some(due_ms))
     }
 
-    async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError> {
-        self.inner().set_timer(timer, member, None);
-        Ok(())
+    async fn unschedule(&self, deadline: &Deadline) -> Result<(), HotError> {
+        self.inner().set_timer(deadline, None)
     }
 
-    async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError> {
+    async fn due(
+        &self,
+        timer: Timer,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Deadline>, HotError> {
         let inner = self.inner();
         let mut due: Vec<(i64, String)> = inner
             .timers
@@ -433,7 +451,7 @@ impl HotStore for MemoryHotStore {
         Ok(due
             .into_iter()
             .take(limit)
-            .map(|(_, member)| member)
+            .filter_map(|(_, member)| Deadline::decode(timer, &member))
             .collect())
     }
 
@@ -474,194 +492,5 @@ impl HotStore for MemoryHotStore {
 
     async fn ping(&self) -> Result<(), HotError> {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store() -> MemoryHotStore {
-        MemoryHotStore::new(Arc::new(Rooms::default()), Keys::new("c4"))
-    }
-
-    #[tokio::test]
-    async fn attempts_count_in_a_window_that_closes_on_its_own() {
-        let store = store();
-        let window = Duration::from_millis(200);
-        for expected in 1..=3 {
-            let (attempts, left) = store.count_attempt("k", window).await.unwrap();
-            assert_eq!(attempts, expected);
-            assert!(left <= window && left > Duration::ZERO, "{left:?}");
-        }
-        assert_eq!(store.count_attempt("other", window).await.unwrap().0, 1);
-        tokio::time::sleep(window).await;
-        assert_eq!(store.count_attempt("k", window).await.unwrap().0, 1);
-        store.clear_attempts("k").await.unwrap();
-        assert_eq!(store.count_attempt("k", window).await.unwrap().0, 1);
-    }
-
-    const RULES: PairingRules = PairingRules {
-        base: 200,
-        widen_per_second: 50,
-        cap: 800,
-        stale_ms: 30_000,
-    };
-
-    #[tokio::test]
-    async fn pairing_takes_the_closest_compatible_rating_and_widens_with_time() {
-        let hot = store();
-        hot.queue_join(1, 1200, 0).await.unwrap();
-        hot.queue_join(2, 1500, 0).await.unwrap();
-        assert_eq!(
-            hot.queue_try_pair(1, 1_000, RULES).await.unwrap(),
-            None,
-            "300 apart, windows 250"
-        );
-        // After 2 s both windows are 300.
-        assert_eq!(hot.queue_try_pair(1, 2_000, RULES).await.unwrap(), Some(2));
-        assert_eq!(hot.queue_status(1, 2_000).await.unwrap(), (None, 0));
-        hot.queue_join(3, 1200, 0).await.unwrap();
-        hot.queue_join(4, 1390, 0).await.unwrap();
-        hot.queue_join(5, 1250, 0).await.unwrap();
-        assert_eq!(hot.queue_try_pair(3, 0, RULES).await.unwrap(), Some(5));
-        assert_eq!(hot.queue_status(4, 0).await.unwrap(), (Some(1), 1));
-    }
-
-    #[tokio::test]
-    async fn silent_queue_entries_expire() {
-        let hot = store();
-        hot.queue_join(1, 1200, 0).await.unwrap();
-        hot.queue_join(2, 1200, 29_000).await.unwrap();
-        assert_eq!(hot.queue_try_pair(2, 31_000, RULES).await.unwrap(), None);
-        assert_eq!(hot.queue_status(1, 31_000).await.unwrap(), (None, 1));
-    }
-
-    const TTL: Duration = Duration::from_secs(60);
-
-    /// Takes the lock once; true when taken.
-    async fn lock(hot: &MemoryHotStore, token: &str, ttl: Duration) -> bool {
-        hot.try_lock_and_load("g", token, ttl, TTL)
-            .await
-            .unwrap()
-            .is_some()
-    }
-
-    #[tokio::test]
-    async fn a_lock_is_released_only_by_its_holder() {
-        let hot = store();
-        assert!(lock(&hot, "a", TTL).await);
-        assert!(!lock(&hot, "b", TTL).await);
-        hot.unlock("g", "b", Release::Clean).await.unwrap();
-        assert!(!lock(&hot, "b", TTL).await, "b must not release a's lock");
-        hot.unlock("g", "a", Release::Clean).await.unwrap();
-        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
-        assert_eq!(
-            taken.map(|loaded| loaded.interrupted),
-            Some(false),
-            "a released lock leaves no intent"
-        );
-    }
-
-    #[tokio::test]
-    async fn an_expired_lock_can_be_taken_and_reports_the_interrupted_holder() {
-        let hot = store();
-        assert!(lock(&hot, "a", Duration::from_millis(5)).await);
-        assert!(!hot.load("g", TTL).await.unwrap().interrupted, "a holds it");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(
-            hot.load("g", TTL).await.unwrap().interrupted,
-            "an intent without its lock"
-        );
-        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
-        assert_eq!(taken.map(|loaded| loaded.interrupted), Some(true));
-        assert!(!hot.load("g", TTL).await.unwrap().interrupted, "b holds it");
-        hot.unlock("g", "b", Release::Clean).await.unwrap();
-        assert!(!hot.load("g", TTL).await.unwrap().interrupted);
-    }
-
-    #[tokio::test]
-    async fn a_holder_that_may_have_written_leaves_its_intent_when_it_lets_go() {
-        let hot = store();
-        assert!(lock(&hot, "a", TTL).await);
-        hot.unlock("g", "a", Release::Interrupted).await.unwrap();
-        assert!(hot.load("g", TTL).await.unwrap().interrupted);
-        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
-        assert_eq!(taken.map(|loaded| loaded.interrupted), Some(true));
-    }
-
-    #[tokio::test]
-    async fn commit_needs_the_lock_and_the_version_read() {
-        let hot = store();
-        let v0 = Versioned {
-            version: 0,
-            state: "zero".into(),
-        };
-        assert!(hot.create("g", &v0, TTL).await.unwrap());
-        assert!(
-            !hot.create("g", &v0, TTL).await.unwrap(),
-            "create never overwrites"
-        );
-        let commit = |token: &'static str, expected: u64| Commit {
-            lock_token: token,
-            expected_version: Some(expected),
-            new: Versioned {
-                version: expected + 1,
-                state: "next".into(),
-            },
-            events: Vec::new(),
-            ttl: TTL,
-            turn_deadline_ms: Some(100),
-        };
-        let deadlines = || hot.due(Timer::TurnDeadline, 100, 10);
-        assert_eq!(
-            hot.commit("g", commit("a", 0)).await.unwrap(),
-            CommitOutcome::LockLost
-        );
-        assert!(lock(&hot, "a", TTL).await);
-        assert_eq!(
-            hot.commit("g", commit("a", 5)).await.unwrap(),
-            CommitOutcome::VersionChanged
-        );
-        assert!(
-            deadlines().await.unwrap().is_empty(),
-            "a refused commit schedules nothing"
-        );
-        assert_eq!(
-            hot.commit("g", commit("a", 0)).await.unwrap(),
-            CommitOutcome::Committed
-        );
-        assert_eq!(deadlines().await.unwrap(), vec!["g".to_string()]);
-        assert_eq!(
-            hot.load("g", TTL).await.unwrap().state.map(|v| v.version),
-            Some(1)
-        );
-        let taken = hot.try_lock_and_load("g", "b", TTL, TTL).await.unwrap();
-        assert_eq!(
-            taken.map(|loaded| loaded.interrupted),
-            Some(false),
-            "commit released the lock and its intent"
-        );
-        let ended = Commit {
-            turn_deadline_ms: None,
-            ..commit("b", 1)
-        };
-        assert_eq!(
-            hot.commit("g", ended).await.unwrap(),
-            CommitOutcome::Committed
-        );
-        assert!(
-            deadlines().await.unwrap().is_empty(),
-            "a commit without a deadline takes the game off the clock"
-        );
-    }
-
-    #[tokio::test]
-    async fn exactly_one_vote_completes_a_rematch() {
-        let hot = store();
-        assert_eq!(hot.rematch_vote("g", 1, TTL).await.unwrap(), (1, false));
-        assert_eq!(hot.rematch_vote("g", 1, TTL).await.unwrap(), (1, false));
-        assert_eq!(hot.rematch_vote("g", 2, TTL).await.unwrap(), (2, true));
-        assert_eq!(hot.rematch_vote("g", 2, TTL).await.unwrap(), (2, false));
     }
 }

@@ -19,6 +19,7 @@ mod redis;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 pub use self::keys::Keys;
 pub use self::memory::MemoryHotStore;
@@ -31,30 +32,126 @@ pub enum HotError {
     Redis(#[from] ::redis::RedisError),
     #[error("corrupt hot state: {0}")]
     Corrupt(String),
+    #[error("encoding a hot value: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
-/// The match value of a player paired a moment ago whose game is being created:
-/// `pending:<pairing time, epoch ms>` (see [`pending_since`]).
-pub const PENDING_MATCH: &str = "pending";
+/// How long the [`MatchRecord::Pending`] marker of a pairing lives: far longer than
+/// creating a game takes, so it outlives every pairing that is still in progress.
+pub const PENDING_MATCH_TTL: Duration = Duration::from_secs(30);
 
-/// The match value written when a pairing takes two players out of the queue.
-pub fn pending_match(now_ms: i64) -> String {
-    format!("{PENDING_MATCH}:{now_ms}")
+/// What the hot store remembers of a matched player, stored as JSON. The `|`-joined
+/// values of earlier versions (`pending:<ms>`, `<game id>|<seat>`) are not read: a
+/// rolling deploy does not need them, since a record the new version cannot read is
+/// treated as absent (the player polls as not queued, the lobby push has told it its
+/// game already) and expires on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MatchRecord {
+    /// Paired at `since_ms` (epoch ms); its game is being created. Written for both
+    /// players in the step that takes them out of the queue, for [`PENDING_MATCH_TTL`].
+    Pending { since_ms: i64 },
+    /// Matched into `game_id`, in seat `seat` (1 or 2).
+    Game { game_id: String, seat: u8 },
 }
 
-/// When a pending match was paired; `None` if the value is not a pending match.
-pub fn pending_since(value: &str) -> Option<i64> {
-    let since = value.strip_prefix(PENDING_MATCH)?.strip_prefix(':')?;
-    since.parse().ok()
+impl MatchRecord {
+    fn encode(&self) -> Result<String, HotError> {
+        Ok(serde_json::to_string(self)?)
+    }
+
+    fn decode(text: &str) -> Option<MatchRecord> {
+        serde_json::from_str(text).ok()
+    }
 }
 
-/// The two kinds of deadline the sweeper watches.
+/// One open socket in a game's presence, stored as JSON (a sorted set's member).
+/// Entries of earlier versions (`<role>|<instance>|<socket>`) are skipped: they stop
+/// counting within the presence window once their instance is replaced.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PresenceMember {
+    /// The seat the socket plays (1 or 2); `None` for a spectator.
+    pub seat: Option<u8>,
+    pub instance: String,
+    pub socket: u64,
+}
+
+impl PresenceMember {
+    fn encode(&self) -> Result<String, HotError> {
+        Ok(serde_json::to_string(self)?)
+    }
+
+    fn decode(text: &str) -> Option<PresenceMember> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// The two kinds of deadline the sweeper watches (one index each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
-    /// Member: game id. Due when the player to move runs out of time.
+    /// Due when the player to move runs out of time.
     TurnDeadline,
-    /// Member: `<game id>|<seat>`. Due when a disconnected seat's grace period ends.
+    /// Due when a disconnected seat's grace period ends.
     Abandonment,
+}
+
+/// An entry of a timer index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Deadline {
+    /// The move clock of a game; stored as the bare game id (the commit script writes it).
+    Turn { game_id: String },
+    /// The grace period of a disconnected seat (1 or 2); stored as JSON. Entries of
+    /// earlier versions (`<game id>|<seat>`) can't be read and are dropped from the index.
+    Abandonment { game_id: String, seat: u8 },
+}
+
+/// The stored form of [`Deadline::Abandonment`].
+#[derive(Serialize, Deserialize)]
+struct AbsentSeat {
+    game_id: String,
+    seat: u8,
+}
+
+impl Deadline {
+    pub fn turn(game_id: &str) -> Deadline {
+        Deadline::Turn {
+            game_id: game_id.to_string(),
+        }
+    }
+
+    pub fn timer(&self) -> Timer {
+        match self {
+            Deadline::Turn { .. } => Timer::TurnDeadline,
+            Deadline::Abandonment { .. } => Timer::Abandonment,
+        }
+    }
+
+    pub fn game_id(&self) -> &str {
+        match self {
+            Deadline::Turn { game_id } | Deadline::Abandonment { game_id, .. } => game_id,
+        }
+    }
+
+    /// The member of its index.
+    fn encode(&self) -> Result<String, HotError> {
+        Ok(match self {
+            Deadline::Turn { game_id } => game_id.clone(),
+            Deadline::Abandonment { game_id, seat } => serde_json::to_string(&AbsentSeat {
+                game_id: game_id.clone(),
+                seat: *seat,
+            })?,
+        })
+    }
+
+    /// Reads a member of `timer`'s index; `None` if it is not one this version writes.
+    fn decode(timer: Timer, member: &str) -> Option<Deadline> {
+        match timer {
+            Timer::TurnDeadline => Some(Deadline::turn(member)),
+            Timer::Abandonment => serde_json::from_str(member)
+                .ok()
+                .map(|AbsentSeat { game_id, seat }| Deadline::Abandonment { game_id, seat }),
+        }
+    }
 }
 
 /// How far apart two queued ratings may be to pair: each player's window starts at
@@ -167,14 +264,19 @@ pub trait HotStore: Send + Sync {
     async fn presence_touch(
         &self,
         game_id: &str,
-        member: &str,
+        member: &PresenceMember,
         now_ms: i64,
     ) -> Result<(), HotError>;
     /// Forgets a closed socket.
-    async fn presence_remove(&self, game_id: &str, member: &str) -> Result<(), HotError>;
-    /// Sockets refreshed since `since_ms`, over the whole cluster.
-    async fn presence_members(&self, game_id: &str, since_ms: i64)
-        -> Result<Vec<String>, HotError>;
+    async fn presence_remove(&self, game_id: &str, member: &PresenceMember)
+        -> Result<(), HotError>;
+    /// Sockets refreshed since `since_ms` (inclusive), over the whole cluster, in no
+    /// particular order.
+    async fn presence_members(
+        &self,
+        game_id: &str,
+        since_ms: i64,
+    ) -> Result<Vec<PresenceMember>, HotError>;
 
     /// Marks a player online at `now_ms`.
     async fn online_touch(&self, player_id: i64, now_ms: i64) -> Result<(), HotError>;
@@ -193,8 +295,11 @@ pub trait HotStore: Send + Sync {
     /// Puts a player in the matchmaking queue (or refreshes its entry).
     async fn queue_join(&self, player_id: i64, rating: i32, now_ms: i64) -> Result<(), HotError>;
     /// Atomically pairs a queued player with the closest compatible partner (see
-    /// [`PairingRules`]) and takes both out of the queue. `None`: nobody fits yet, or the
-    /// player is no longer queued. Also drops entries not heard of for `stale_ms`.
+    /// [`PairingRules`]), takes both out of the queue and marks both
+    /// [`MatchRecord::Pending`] since `now_ms`. Among partners equally close in rating,
+    /// the one who joined first wins, then the lower player id. `None`: nobody fits
+    /// yet, or the player is no longer queued. Also drops entries not heard of for
+    /// `stale_ms`.
     async fn queue_try_pair(
         &self,
         player_id: i64,
@@ -203,25 +308,33 @@ pub trait HotStore: Send + Sync {
     ) -> Result<Option<i64>, HotError>;
     /// Takes a player out of the queue; false if it was not queued.
     async fn queue_leave(&self, player_id: i64) -> Result<bool, HotError>;
-    /// 1-based position by joining time (if queued) and queue size; refreshes the entry.
+    /// 1-based position by joining time, then player id (if queued), and queue size;
+    /// refreshes the entry.
     async fn queue_status(
         &self,
         player_id: i64,
         now_ms: i64,
     ) -> Result<(Option<u64>, u64), HotError>;
-    /// Queued players, longest waiting first.
+    /// Queued players, longest waiting first (then by player id), at most `limit`.
     async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError>;
-    /// Remembers the game a player was matched into (`<game id>|<seat>`); a paired
-    /// player's value is a [`pending_match`] until its game exists.
-    async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError>;
-    async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError>;
+    /// Remembers the game a player was matched into; a paired player's record is
+    /// [`MatchRecord::Pending`] until its game exists.
+    async fn set_match(
+        &self,
+        player_id: i64,
+        record: &MatchRecord,
+        ttl: Duration,
+    ) -> Result<(), HotError>;
+    async fn get_match(&self, player_id: i64) -> Result<Option<MatchRecord>, HotError>;
     async fn clear_match(&self, player_id: i64) -> Result<(), HotError>;
 
-    /// Schedules (or moves) a timer member.
-    async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError>;
-    async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError>;
-    /// Members due at `now_ms`, earliest first.
-    async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError>;
+    /// Schedules (or moves) a deadline in its index.
+    async fn schedule(&self, deadline: &Deadline, due_ms: i64) -> Result<(), HotError>;
+    async fn unschedule(&self, deadline: &Deadline) -> Result<(), HotError>;
+    /// Deadlines of `timer` due at `now_ms` (inclusive), earliest first, at most `limit`.
+    /// Entries this version cannot read are dropped from the index.
+    async fn due(&self, timer: Timer, now_ms: i64, limit: usize)
+        -> Result<Vec<Deadline>, HotError>;
 
     /// Counts one attempt against `key` (a rate-limit name from [`Keys`]) in a fixed
     /// window that opens with the first attempt. Returns the attempts counted in the

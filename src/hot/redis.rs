@@ -25,8 +25,8 @@ use redis::{
 };
 
 use super::{
-    Commit, CommitOutcome, HotError, HotStore, Keys, Loaded, PairingRules, Release, Timer,
-    Versioned,
+    Commit, CommitOutcome, Deadline, HotError, HotStore, Keys, Loaded, MatchRecord, PairingRules,
+    PresenceMember, Release, Timer, Versioned, PENDING_MATCH_TTL,
 };
 
 /// Multiplexed connections commands are spread over (one Redis).
@@ -37,6 +37,8 @@ const IN_FLIGHT_PER_LINK: usize = 256;
 const QUEUED_PER_LINK: usize = 1024;
 /// A command not answered within this is an error (Redis is stuck or gone).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A game's presence set goes this long after its last refresh (nobody watches anymore).
+const PRESENCE_TTL: Duration = Duration::from_secs(3600);
 
 /// Connections to one Redis: [`LINKS`] for commands, one for the readiness probe.
 #[derive(Clone)]
@@ -190,9 +192,11 @@ return votes * 2 + completed
 "#;
 
 /// KEYS: ratings, joined, seen. ARGV: player, now ms, base, widen/s, cap, stale ms,
-/// match-key prefix. Must agree with `PairingRules::window`. Both players' match keys
-/// are set to `pending:<now>` in the same step (they share the `{mm}` slot), so a paired
-/// player is never reported as out of the queue while its game is being created.
+/// match-key prefix, pending match record, its ttl ms. Must agree with
+/// `PairingRules::window`; among equally close partners the first to join wins, then
+/// the lower id. Both players' match records are set to the pending record in the same
+/// step (they share the `{mm}` slot), so a paired player is never reported as out of
+/// the queue while its game is being created.
 const TRY_PAIR: &str = r#"
 local now = tonumber(ARGV[2])
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[6]))
@@ -206,19 +210,28 @@ local my_rating = redis.call('ZSCORE', KEYS[1], me)
 if not my_rating then return false end
 my_rating = tonumber(my_rating)
 local base, widen, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local function joined(player)
+  return tonumber(redis.call('ZSCORE', KEYS[2], player) or now)
+end
 local function window(player)
-  local joined = tonumber(redis.call('ZSCORE', KEYS[2], player) or now)
-  return math.min(base + widen * math.floor(math.max(now - joined, 0) / 1000), cap)
+  return math.min(base + widen * math.floor(math.max(now - joined(player), 0) / 1000), cap)
+end
+local function before(a, b)
+  for i = 1, 3 do
+    if a[i] ~= b[i] then return a[i] < b[i] end
+  end
+  return false
 end
 local mine = window(me)
 local candidates = redis.call('ZRANGEBYSCORE', KEYS[1], my_rating - cap, my_rating + cap, 'WITHSCORES')
-local best, best_gap = nil, nil
+local best, best_rank = nil, nil
 for i = 1, #candidates, 2 do
   local other = candidates[i]
   if other ~= me then
     local gap = math.abs(tonumber(candidates[i + 1]) - my_rating)
-    if (best == nil or gap < best_gap) and gap <= math.max(mine, window(other)) then
-      best, best_gap = other, gap
+    if gap <= math.max(mine, window(other)) then
+      local rank = {gap, joined(other), tonumber(other)}
+      if best == nil or before(rank, best_rank) then best, best_rank = other, rank end
     end
   end
 end
@@ -227,9 +240,51 @@ for _, player in ipairs({me, best}) do
   redis.call('ZREM', KEYS[1], player)
   redis.call('ZREM', KEYS[2], player)
   redis.call('ZREM', KEYS[3], player)
-  redis.call('SET', ARGV[7] .. player, 'pending:' .. ARGV[2], 'PX', 30000)
+  redis.call('SET', ARGV[7] .. player, ARGV[8], 'PX', ARGV[9])
 end
 return best
+"#;
+
+/// KEYS: ratings, joined, seen. ARGV: player, now ms. Refreshes the player's entry;
+/// returns {queue size} or, if queued, {queue size, 1-based position by joining time
+/// and then player id}.
+const QUEUE_STATUS: &str = r#"
+redis.call('ZADD', KEYS[3], 'XX', ARGV[2], ARGV[1])
+local size = redis.call('ZCARD', KEYS[1])
+local joined = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not joined then return {size} end
+local position = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. joined) + 1
+local me = tonumber(ARGV[1])
+for _, other in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], joined, joined)) do
+  if tonumber(other) < me then position = position + 1 end
+end
+return {size, position}
+"#;
+
+/// KEYS: joined. ARGV: limit. The first `limit` players by joining time, then player id
+/// (a sorted set orders equal scores by member text, where "10" < "9").
+const QUEUE_PLAYERS: &str = r#"
+local limit = tonumber(ARGV[1])
+if limit <= 0 then return {} end
+local head = redis.call('ZRANGE', KEYS[1], 0, limit - 1, 'WITHSCORES')
+if #head == 0 then return {} end
+local last = head[#head]
+local entries = {}
+for i = 1, #head, 2 do
+  if head[i + 1] ~= last then
+    table.insert(entries, {tonumber(head[i + 1]), tonumber(head[i]), head[i]})
+  end
+end
+for _, player in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], last, last)) do
+  table.insert(entries, {tonumber(last), tonumber(player), player})
+end
+table.sort(entries, function(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return a[2] < b[2]
+end)
+local players = {}
+for i = 1, math.min(limit, #entries) do players[i] = entries[i][3] end
+return players
 "#;
 
 /// KEYS: ratings, joined, seen. ARGV: player, rating, now ms.
@@ -262,6 +317,8 @@ pub struct RedisHotStore {
     rematch_vote: Script,
     try_pair: Script,
     queue_join: Script,
+    queue_status: Script,
+    queue_players: Script,
     count_attempt: Script,
 }
 
@@ -277,6 +334,8 @@ impl RedisHotStore {
             rematch_vote: Script::new(REMATCH_VOTE),
             try_pair: Script::new(TRY_PAIR),
             queue_join: Script::new(QUEUE_JOIN),
+            queue_status: Script::new(QUEUE_STATUS),
+            queue_players: Script::new(QUEUE_PLAYERS),
             count_attempt: Script::new(COUNT_ATTEMPT),
         }
     }
@@ -447,9 +506,10 @@ impl HotStore for RedisHotStore {
             _ => CommitOutcome::VersionChanged,
         };
         if cluster && outcome == CommitOutcome::Committed {
+            let deadline = Deadline::turn(game_id);
             match commit.turn_deadline_ms {
-                Some(due_ms) => self.schedule(Timer::TurnDeadline, game_id, due_ms).await?,
-                None => self.unschedule(Timer::TurnDeadline, game_id).await?,
+                Some(due_ms) => self.schedule(&deadline, due_ms).await?,
+                None => self.unschedule(&deadline).await?,
             }
         }
         Ok(outcome)
@@ -468,24 +528,30 @@ impl HotStore for RedisHotStore {
     async fn presence_touch(
         &self,
         game_id: &str,
-        member: &str,
+        member: &PresenceMember,
         now_ms: i64,
     ) -> Result<(), HotError> {
         let key = self.keys.game_presence(game_id);
         let mut conn = self.conn().await?;
         let _: () = redis::pipe()
-            .zadd(&key, member, now_ms)
+            .zadd(&key, member.encode()?, now_ms)
             .ignore()
-            .pexpire(&key, 3_600_000)
+            .pexpire(&key, millis(PRESENCE_TTL) as i64)
             .ignore()
             .query_async(&mut conn)
             .await?;
         Ok(())
     }
 
-    async fn presence_remove(&self, game_id: &str, member: &str) -> Result<(), HotError> {
+    async fn presence_remove(
+        &self,
+        game_id: &str,
+        member: &PresenceMember,
+    ) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
-        let _: i64 = conn.zrem(self.keys.game_presence(game_id), member).await?;
+        let _: i64 = conn
+            .zrem(self.keys.game_presence(game_id), member.encode()?)
+            .await?;
         Ok(())
     }
 
@@ -493,11 +559,15 @@ impl HotStore for RedisHotStore {
         &self,
         game_id: &str,
         since_ms: i64,
-    ) -> Result<Vec<String>, HotError> {
+    ) -> Result<Vec<PresenceMember>, HotError> {
         let mut conn = self.conn().await?;
-        Ok(conn
+        let members: Vec<String> = conn
             .zrangebyscore(self.keys.game_presence(game_id), since_ms, "+inf")
-            .await?)
+            .await?;
+        Ok(members
+            .iter()
+            .filter_map(|member| PresenceMember::decode(member))
+            .collect())
     }
 
     async fn online_touch(&self, player_id: i64, now_ms: i64) -> Result<(), HotError> {
@@ -570,6 +640,8 @@ impl HotStore for RedisHotStore {
             .arg(rules.cap)
             .arg(rules.stale_ms)
             .arg(self.keys.queue_match_prefix())
+            .arg(MatchRecord::Pending { since_ms: now_ms }.encode()?)
+            .arg(millis(PENDING_MATCH_TTL))
             .invoke_async(&mut conn)
             .await?;
         Ok(partner)
@@ -592,37 +664,49 @@ impl HotStore for RedisHotStore {
         now_ms: i64,
     ) -> Result<(Option<u64>, u64), HotError> {
         let mut conn = self.conn().await?;
-        let (_, rank, size): (i64, Option<u64>, u64) = redis::pipe()
-            .cmd("ZADD")
-            .arg(self.keys.queue_seen())
-            .arg("XX")
-            .arg(now_ms)
+        let reply: Vec<u64> = self
+            .queue_status
+            .key(self.keys.queue_ratings())
+            .key(self.keys.queue_joined())
+            .key(self.keys.queue_seen())
             .arg(player_id)
-            .zrank(self.keys.queue_joined(), player_id)
-            .zcard(self.keys.queue_ratings())
-            .query_async(&mut conn)
+            .arg(now_ms)
+            .invoke_async(&mut conn)
             .await?;
-        Ok((rank.map(|r| r + 1), size))
+        Ok((reply.get(1).copied(), reply.first().copied().unwrap_or(0)))
     }
 
     async fn queue_players(&self, limit: usize) -> Result<Vec<i64>, HotError> {
         let mut conn = self.conn().await?;
-        Ok(conn
-            .zrange(self.keys.queue_joined(), 0, limit as isize - 1)
+        Ok(self
+            .queue_players
+            .key(self.keys.queue_joined())
+            .arg(limit)
+            .invoke_async(&mut conn)
             .await?)
     }
 
-    async fn set_match(&self, player_id: i64, value: &str, ttl: Duration) -> Result<(), HotError> {
+    async fn set_match(
+        &self,
+        player_id: i64,
+        record: &MatchRecord,
+        ttl: Duration,
+    ) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
         let _: () = conn
-            .pset_ex(self.keys.queue_match(player_id), value, millis(ttl))
+            .pset_ex(
+                self.keys.queue_match(player_id),
+                record.encode()?,
+                millis(ttl),
+            )
             .await?;
         Ok(())
     }
 
-    async fn get_match(&self, player_id: i64) -> Result<Option<String>, HotError> {
+    async fn get_match(&self, player_id: i64) -> Result<Option<MatchRecord>, HotError> {
         let mut conn = self.conn().await?;
-        Ok(conn.get(self.keys.queue_match(player_id)).await?)
+        let stored: Option<String> = conn.get(self.keys.queue_match(player_id)).await?;
+        Ok(stored.as_deref().and_then(MatchRecord::decode))
     }
 
     async fn clear_match(&self, player_id: i64) -> Result<(), HotError> {
@@ -631,23 +715,47 @@ impl HotStore for RedisHotStore {
         Ok(())
     }
 
-    async fn schedule(&self, timer: Timer, member: &str, due_ms: i64) -> Result<(), HotError> {
+    async fn schedule(&self, deadline: &Deadline, due_ms: i64) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
-        let _: i64 = conn.zadd(self.keys.timers(timer), member, due_ms).await?;
+        let _: i64 = conn
+            .zadd(
+                self.keys.timers(deadline.timer()),
+                deadline.encode()?,
+                due_ms,
+            )
+            .await?;
         Ok(())
     }
 
-    async fn unschedule(&self, timer: Timer, member: &str) -> Result<(), HotError> {
+    async fn unschedule(&self, deadline: &Deadline) -> Result<(), HotError> {
         let mut conn = self.conn().await?;
-        let _: i64 = conn.zrem(self.keys.timers(timer), member).await?;
+        let _: i64 = conn
+            .zrem(self.keys.timers(deadline.timer()), deadline.encode()?)
+            .await?;
         Ok(())
     }
 
-    async fn due(&self, timer: Timer, now_ms: i64, limit: usize) -> Result<Vec<String>, HotError> {
+    async fn due(
+        &self,
+        timer: Timer,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Deadline>, HotError> {
+        let key = self.keys.timers(timer);
         let mut conn = self.conn().await?;
-        Ok(conn
-            .zrangebyscore_limit(self.keys.timers(timer), "-inf", now_ms, 0, limit as isize)
-            .await?)
+        let members: Vec<String> = conn
+            .zrangebyscore_limit(&key, "-inf", now_ms, 0, limit as isize)
+            .await?;
+        let mut due = Vec::with_capacity(members.len());
+        for member in members {
+            match Deadline::decode(timer, &member) {
+                Some(deadline) => due.push(deadline),
+                None => {
+                    let _: i64 = conn.zrem(&key, &member).await?;
+                }
+            }
+        }
+        Ok(due)
     }
 
     async fn clocks_armed(&self) -> Result<bool, HotError> {

@@ -3,8 +3,8 @@
 //! closed starts its abandonment grace period. Everything lives in the hot store, never
 //! in one process, so a player may reconnect to any instance.
 //!
-//! Presence is a sorted set per game of `<role>|<instance>|<socket>` members scored by
-//! their last refresh; sockets refresh every [`PRESENCE_REFRESH`], and a member not
+//! Presence is a sorted set per game of [`PresenceMember`]s (seat, instance, socket)
+//! scored by their last refresh; sockets refresh every [`PRESENCE_REFRESH`], and a member not
 //! refreshed within [`PRESENCE_WINDOW_MS`] (its instance died) no longer counts.
 //! [`Connections`] owns those members, the abandonment timers and the online-players
 //! set; the sweeper settles the abandonments it reports due.
@@ -23,12 +23,10 @@ use std::{
     time::Duration,
 };
 
-use serde_json::json;
-
 use super::{broadcasts::Broadcasts, domain::GameId, events, now_ms, Drain, ServiceResult};
 use crate::{
     game::Seat,
-    hot::{HotStore, Timer},
+    hot::{Deadline, HotStore, PresenceMember, Timer},
 };
 
 /// How often an open socket refreshes its presence.
@@ -48,11 +46,10 @@ pub enum Role {
 }
 
 impl Role {
-    fn tag(self) -> &'static str {
+    fn seat(self) -> Option<u8> {
         match self {
-            Role::Player(Seat::One) => "1",
-            Role::Player(Seat::Two) => "2",
-            Role::Spectator => "v",
+            Role::Player(seat) => Some(seat.number()),
+            Role::Spectator => None,
         }
     }
 }
@@ -66,10 +63,6 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn online_json(&self) -> serde_json::Value {
-        json!({"1": self.seats[0], "2": self.seats[1]})
-    }
-
     pub fn seat_online(&self, seat: Seat) -> bool {
         self.seats[usize::from(seat.number() - 1)]
     }
@@ -82,14 +75,14 @@ pub struct SocketPresence {
     pub role: Role,
     /// The identified player behind the socket, if any.
     player_id: Option<i64>,
-    member: String,
+    member: PresenceMember,
 }
 
 /// A seat whose grace period ran out (as the timer index holds it).
 pub(super) struct Abandonment {
     pub game_id: GameId,
     pub seat: Seat,
-    member: String,
+    deadline: Deadline,
 }
 
 /// Games of this instance with a viewer-count announcement on its way.
@@ -150,9 +143,9 @@ impl Connections {
             .await?;
         let mut presence = Presence::default();
         for member in members {
-            match member.split('|').next() {
-                Some("1") => presence.seats[0] = true,
-                Some("2") => presence.seats[1] = true,
+            match member.seat {
+                Some(1) => presence.seats[0] = true,
+                Some(2) => presence.seats[1] = true,
                 _ => presence.viewers += 1,
             }
         }
@@ -186,7 +179,11 @@ impl Connections {
             game_id: game_id.clone(),
             role,
             player_id,
-            member: format!("{}|{}|{socket_id}", role.tag(), self.instance),
+            member: PresenceMember {
+                seat: role.seat(),
+                instance: self.instance.clone(),
+                socket: socket_id,
+            },
         };
         let entry = self.refresh(&entry).await.ok().map(|()| entry);
         match role {
@@ -292,43 +289,38 @@ impl Connections {
         }
         let grace = self.abandon_grace.as_millis() as i64;
         self.hot
-            .schedule(
-                Timer::Abandonment,
-                &abandonment_member(game_id, seat),
-                now_ms() + grace,
-            )
+            .schedule(&absence(game_id, seat), now_ms() + grace)
             .await?;
         Ok(())
     }
 
     /// A seat is back: its grace period ends.
     async fn seat_connected(&self, game_id: &GameId, seat: Seat) -> ServiceResult<()> {
-        self.hot
-            .unschedule(Timer::Abandonment, &abandonment_member(game_id, seat))
-            .await?;
+        self.hot.unschedule(&absence(game_id, seat)).await?;
         Ok(())
     }
 
     /// Seats whose grace period ran out by `now` (at most `limit`). Entries that do not
-    /// name a game and a seat are dropped.
+    /// name a valid game and seat are dropped.
     pub(super) async fn due_abandonments(
         &self,
         now: i64,
         limit: usize,
     ) -> ServiceResult<Vec<Abandonment>> {
         let mut due = Vec::new();
-        for member in self.hot.due(Timer::Abandonment, now, limit).await? {
-            let parsed = member.split_once('|').and_then(|(game_id, seat)| {
-                let seat = seat.parse().ok().and_then(Seat::from_number)?;
-                Some((GameId::parse(game_id).ok()?, seat))
-            });
+        for deadline in self.hot.due(Timer::Abandonment, now, limit).await? {
+            let parsed = match &deadline {
+                Deadline::Abandonment { game_id, seat } => Seat::from_number(*seat)
+                    .and_then(|seat| Some((GameId::parse(game_id).ok()?, seat))),
+                Deadline::Turn { .. } => None,
+            };
             match parsed {
                 Some((game_id, seat)) => due.push(Abandonment {
                     game_id,
                     seat,
-                    member,
+                    deadline,
                 }),
-                None => self.hot.unschedule(Timer::Abandonment, &member).await?,
+                None => self.hot.unschedule(&deadline).await?,
             }
         }
         Ok(due)
@@ -336,7 +328,7 @@ impl Connections {
 
     /// Takes a due abandonment out of the timer index (it is being settled).
     pub(super) async fn clear_abandonment(&self, due: &Abandonment) -> ServiceResult<()> {
-        self.hot.unschedule(Timer::Abandonment, &due.member).await?;
+        self.hot.unschedule(&due.deadline).await?;
         Ok(())
     }
 
@@ -354,7 +346,10 @@ impl Connections {
     }
 }
 
-/// The abandonment timer's member for a seat of a game.
-fn abandonment_member(game_id: &GameId, seat: Seat) -> String {
-    format!("{game_id}|{}", seat.number())
+/// The abandonment deadline of a seat.
+fn absence(game_id: &GameId, seat: Seat) -> Deadline {
+    Deadline::Abandonment {
+        game_id: game_id.to_string(),
+        seat: seat.number(),
+    }
 }

@@ -10,14 +10,14 @@ use std::{sync::Arc, time::Duration};
 use serde_json::json;
 
 use super::{
-    broadcasts::Broadcasts, domain::GameId, games::Games, now_ms, transaction::GameStore,
+    broadcasts::Broadcasts, domain::GameId, events, games::Games, now_ms, transaction::GameStore,
     views::MatchStatus, ServiceResult,
 };
 use crate::{
     audit::{AuditEvent, AuditLog},
     cold::{Cold, Player},
     game::{GameStatus, Seat},
-    hot::{pending_since, HotStore, PairingRules},
+    hot::{HotStore, MatchRecord, PairingRules},
 };
 
 /// The rating window: +/-200 at first, 50 wider per second of waiting, at most +/-1000.
@@ -60,14 +60,16 @@ fn waiting(position: Option<u64>, queue_size: u64) -> MatchStatus {
 }
 
 /// A match as remembered for a player: its game and the player's seat.
-fn remembered_match(game_id: &GameId, seat: Seat) -> String {
-    format!("{game_id}|{}", seat.number())
+fn remembered_match(game_id: &GameId, seat: Seat) -> MatchRecord {
+    MatchRecord::Game {
+        game_id: game_id.to_string(),
+        seat: seat.number(),
+    }
 }
 
-fn parse_remembered(value: &str) -> Option<(GameId, Seat)> {
-    let (game_id, seat) = value.split_once('|')?;
-    let seat = seat.parse().ok().and_then(Seat::from_number)?;
-    Some((GameId::parse(game_id).ok()?, seat))
+/// The game and seat of a remembered match, if it names a valid one.
+fn game_of(game_id: &str, seat: u8) -> Option<(GameId, Seat)> {
+    Some((GameId::parse(game_id).ok()?, Seat::from_number(seat)?))
 }
 
 /// The rating-window queue. Owns the queue and the remembered matches in the hot store.
@@ -169,11 +171,14 @@ impl Matchmaking {
             return Ok(None);
         };
         let (_, queue_size) = self.hot.queue_status(player_id, now_ms()).await?;
-        if let Some(since) = pending_since(&remembered) {
-            return self.pending_match(player_id, since, queue_size).await;
-        }
-        let Some((game_id, seat)) = parse_remembered(&remembered) else {
-            return Ok(None);
+        let (game_id, seat) = match remembered {
+            MatchRecord::Pending { since_ms } => {
+                return self.pending_match(player_id, since_ms, queue_size).await
+            }
+            MatchRecord::Game { game_id, seat } => match game_of(&game_id, seat) {
+                Some(game) => game,
+                None => return Ok(None),
+            },
         };
         let still_on = self
             .store
@@ -259,9 +264,8 @@ impl Matchmaking {
             self.hot
                 .set_match(id, &remembered_match(&game_id, seat), MATCH_MEMORY)
                 .await?;
-            let event =
-                json!({"type": "matched", "game_id": game_id.as_str(), "my_player": seat.number()});
-            self.broadcasts.to_player(id, &event.to_string()).await?;
+            let event = events::matched_event(game_id.as_str(), seat.number());
+            self.broadcasts.to_player(id, &event).await?;
         }
         self.audit
             .record(

@@ -13,6 +13,8 @@
 //!   re-pairing the queue.
 //! - [`Views`] (`reads.rs`): the read side; [`views`] holds the shapes clients see.
 //! - [`Accounts`]: sign-ups, log-ins, sessions, bounded password hashing.
+//! - [`Profiles`]: the public profile of a player (record, rating history,
+//!   head-to-head), read from the database alone.
 //! - [`Broadcasts`]: the per-game and per-player channels.
 //!
 //! Every change of a game goes through one type, the game transaction: take the game's
@@ -33,6 +35,7 @@ pub mod events;
 mod games;
 mod matchmaking;
 mod moves;
+pub mod profiles;
 mod reads;
 mod rebuild;
 mod rematch;
@@ -52,6 +55,7 @@ pub use domain::{GameId, Password, Username};
 pub use error::{retry_secs, ServiceError};
 pub use games::Games;
 pub use matchmaking::{Matchmaking, PAIRING};
+pub use profiles::Profiles;
 pub use reads::Views;
 pub use sweeper::{Sweeper, SWEEP_INTERVAL};
 pub use transaction::GameStore;
@@ -79,6 +83,7 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     pub broadcasts: Arc<Broadcasts>,
     pub views: Arc<Views>,
+    pub profiles: Arc<Profiles>,
     pub sweeper: Arc<Sweeper>,
     pub drain: Drain,
     /// The stores, for readiness checks and shutdown.
@@ -129,6 +134,7 @@ impl AppState {
                 Arc::clone(&connections),
                 Arc::clone(&matchmaking),
             )),
+            profiles: Arc::new(Profiles::new(cold.clone())),
             sweeper: Arc::new(Sweeper::new(
                 store,
                 Arc::clone(&games),

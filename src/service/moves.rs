@@ -137,7 +137,7 @@ impl Games {
             crate::failpoint::hit("game.after_result").await;
         }
         let event = state.move_event(&placement, player.id, &board);
-        let (broadcasts, audit) = move_messages(&state, &placement, &event, player, ratings)?;
+        let (broadcasts, audit) = move_messages(&state, &placement, &event, player, ratings);
         tx.commit(&state, broadcasts, audit).await?;
         Ok(event)
     }
@@ -199,8 +199,8 @@ fn move_messages(
     event: &MoveEvent,
     player: &Player,
     ratings: Option<RatingOutcome>,
-) -> ServiceResult<(Vec<String>, Vec<AuditEvent>)> {
-    let mut broadcasts = vec![serde_json::to_string(event).map_err(|_| ServiceError::Unavailable)?];
+) -> (Vec<String>, Vec<AuditEvent>) {
+    let mut broadcasts = vec![events::move_event(event)];
     let mut audit = vec![AuditEvent::new("move")
         .game(&state.id)
         .player(player.id)
@@ -211,7 +211,7 @@ fn move_messages(
         broadcasts.push(events::game_over_event(&view, ratings));
         audit.extend(game_over_audit(&view, ratings));
     }
-    Ok((broadcasts, audit))
+    (broadcasts, audit)
 }
 
 /// The audit lines of a game's end: `game_over`, then each seat's `rating_change`.

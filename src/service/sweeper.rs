@@ -26,7 +26,7 @@ use super::{
 use crate::{
     cold::Cold,
     game::{EndReason, GameStatus},
-    hot::{HotStore, Timer},
+    hot::{Deadline, HotStore, Timer},
 };
 
 /// How often each instance sweeps.
@@ -95,8 +95,8 @@ impl Sweeper {
     async fn sweep(&self, include_waiting: bool) -> ServiceResult<()> {
         self.rearm_clocks_if_lost().await?;
         let now = now_ms();
-        for game_id in self.hot.due(Timer::TurnDeadline, now, BATCH).await? {
-            self.expire_turn(&game_id).await?;
+        for deadline in self.hot.due(Timer::TurnDeadline, now, BATCH).await? {
+            self.expire_turn(deadline.game_id()).await?;
         }
         for due in self.connections.due_abandonments(now, BATCH).await? {
             self.settle_abandonment(&due).await?;
@@ -123,7 +123,7 @@ impl Sweeper {
             Ok(None) => return Ok(()),
             Err(ServiceError::GameNotFound) => {
                 // A game that does not exist has no clock to enforce.
-                self.hot.unschedule(Timer::TurnDeadline, member).await?;
+                self.hot.unschedule(&Deadline::turn(member)).await?;
                 return Ok(());
             }
             Err(err) => return Err(err),
@@ -132,12 +132,8 @@ impl Sweeper {
         if clock.is_none_or(|deadline| deadline > now_ms()) {
             // Moved or ended since it was scheduled: put the index right.
             match clock {
-                Some(deadline) => {
-                    self.hot
-                        .schedule(Timer::TurnDeadline, member, deadline)
-                        .await?
-                }
-                None => self.hot.unschedule(Timer::TurnDeadline, member).await?,
+                Some(deadline) => self.hot.schedule(&Deadline::turn(member), deadline).await?,
+                None => self.hot.unschedule(&Deadline::turn(member)).await?,
             }
             return Ok(());
         }
@@ -210,8 +206,7 @@ impl Sweeper {
         for clock in &clocks {
             self.hot
                 .schedule(
-                    Timer::TurnDeadline,
-                    &clock.game_id,
+                    &Deadline::turn(&clock.game_id),
                     clock.deadline.timestamp_millis(),
                 )
                 .await?;

@@ -34,7 +34,7 @@ use crate::{
     audit::{AuditEvent, AuditLog},
     cold::{Cold, ColdError},
     game::Seat,
-    hot::{Commit, CommitOutcome, HotStore, Loaded, Release, Timer, Versioned},
+    hot::{Commit, CommitOutcome, Deadline, HotStore, Loaded, Release, Versioned},
     telemetry::Metrics,
 };
 
@@ -215,7 +215,7 @@ impl GameStore {
             .await?;
         if let Some(deadline) = state.running_clock() {
             self.hot
-                .schedule(Timer::TurnDeadline, &state.id, deadline)
+                .schedule(&Deadline::turn(&state.id), deadline)
                 .await?;
         }
         Ok(())

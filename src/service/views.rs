@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::Object;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::cold::Player;
@@ -15,7 +16,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 /// A player as shown next to a game or in a list.
-#[derive(Clone, Debug, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Object, Serialize, Deserialize, JsonSchema)]
 pub struct PlayerRef {
     pub id: i64,
     pub username: String,
@@ -33,7 +34,7 @@ impl From<&Player> for PlayerRef {
 }
 
 /// A cell of the board.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Object, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Object, Serialize, JsonSchema)]
 pub struct LastMove {
     pub player: u8,
     pub column: u8,
@@ -41,7 +42,7 @@ pub struct LastMove {
 }
 
 /// The full state of a game.
-#[derive(Clone, Debug, Object, Serialize)]
+#[derive(Clone, Debug, Object, Serialize, JsonSchema)]
 pub struct GameView {
     pub game_id: String,
     /// `waiting` | `active` | `finished` | `abandoned` | `cancelled`.
@@ -70,11 +71,11 @@ pub struct GameView {
 }
 
 /// A move as broadcast to every socket of the game and returned by `POST /games/{id}/move`.
-#[derive(Clone, Debug, Object, Serialize)]
+#[derive(Clone, Debug, Object, Serialize, JsonSchema)]
 pub struct MoveEvent {
-    /// Always `move`.
+    /// Always `move`. On the WebSocket the tag of `events::ServerMessage::Move` writes it.
     #[oai(rename = "type")]
-    #[serde(rename = "type")]
+    #[serde(skip)]
     pub kind: String,
     pub game_id: String,
     pub seq: u64,

@@ -90,7 +90,10 @@ export const api = {
   me: () => request("GET", "/players/me"),
   playerStats: (id) => request("GET", `/players/${enc(id)}/stats`),
   playerGames: (id, limit = 20) => request("GET", `/players/${enc(id)}/games?limit=${limit}`),
+  /** The player's waiting or running game, or null. */
   activeGame: (id) => request("GET", `/players/${enc(id)}/active-game`),
+  profile: (username) => request("GET", `/profiles/${enc(username)}`, { auth: false }),
+  versus: (username, opponent) => request("GET", `/profiles/${enc(username)}/versus/${enc(opponent)}`, { auth: false }),
   leaderboard: (limit = 10) => request("GET", `/leaderboard?limit=${limit}`, { auth: false }),
   stats: () => request("GET", "/stats", { auth: false }),
   heartbeat: () => request("POST", "/heartbeat"),

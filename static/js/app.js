@@ -3,8 +3,9 @@
 // player to each other without importing each other.
 
 import { api, setToken } from "./api.js";
+import { addressOf } from "./router.js";
 import { saveSession } from "./storage.js";
-import { byId } from "./ui.js";
+import { byId, plural } from "./ui.js";
 
 export const app = {
   /** `{token, playerId, username}` while logged in, else null. */
@@ -13,7 +14,10 @@ export const app = {
   me: null,
 };
 
-/** Entry points filled in by the screens: lobby(opts), games(), game(id, mode), replay(id), join(id). */
+/**
+ * Entry points filled in by the screens: lobby(opts), games(), game(id, mode),
+ * replay(id), profile(username), leaderboard(), join(id), open(route).
+ */
 export const nav = {};
 
 export function isLoggedIn() {
@@ -27,7 +31,19 @@ export function signIn(player) {
   saveSession(app.session);
   renderUserChip();
   // Count as online right away rather than at the next periodic heartbeat.
-  api.heartbeat().catch(() => {});
+  api
+    .heartbeat()
+    .then(() => refreshLiveStats())
+    .catch(() => {});
+}
+
+/** Reads the cluster's counters into the header: live games (pluralised) and players online. */
+export async function refreshLiveStats() {
+  const stats = await api.stats();
+  const games = stats.active_games ?? 0;
+  byId("stat-active-games").textContent = String(games);
+  byId("stat-active-games-label").textContent = plural(games, "live game");
+  byId("stat-online-players").textContent = String(stats.online_players ?? 0);
 }
 
 export function signOut() {
@@ -55,7 +71,10 @@ export function renderUserChip() {
   const chip = byId("user-chip");
   chip.hidden = !app.me;
   if (!app.me) return;
-  byId("user-chip-name").textContent = app.me.username;
+  const name = byId("user-chip-name");
+  name.textContent = app.me.username;
+  name.href = addressOf.player(app.me.username);
+  name.title = "Your profile";
   byId("user-chip-elo").textContent = typeof app.me.elo_rating === "number" ? `${app.me.elo_rating}` : "";
 }
 

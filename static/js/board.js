@@ -3,7 +3,12 @@
 // The server's board is the truth: `render` redraws every cell from a
 // `board[row][col]` matrix (row 0 at the top, 0 empty, 1 / 2 the seats); `drop`
 // only animates a disc the matrix already contains.
+//
+// For assistive technology the board is an ARIA grid: six rows of seven cells, each
+// cell labelled with its name and content ("d1, red disc"). A focusable board marks
+// the column under its keyboard cursor as the active descendant.
 
+import { cellName, SEAT_COLOUR } from "./notation.js";
 import { h } from "./ui.js";
 
 export const ROWS = 6;
@@ -39,24 +44,30 @@ export class BoardView {
   build() {
     this.cells = [];
     const cells = [];
+    const rows = [];
+    const prefix = this.boardEl.dataset.testid || "board";
     for (let row = 0; row < ROWS; row++) {
+      const rowEl = h("div", { class: "board-row", role: "row" });
       for (let col = 0; col < COLS; col++) {
         const cell = h(
           "div",
           {
             class: "cell",
             role: "gridcell",
+            id: `${prefix}-${row}-${col}`,
             dataset: { testid: "cell", row: String(row), col: String(col) },
-            "aria-label": `Row ${row + 1}, column ${col + 1}`,
+            "aria-label": `${cellName(row, col)}, empty`,
           },
-          h("i", { class: "disc" }),
+          h("i", { class: "disc", "aria-hidden": "true" }),
         );
         cell.style.setProperty("--enter-delay", `${(row + col) * 18}ms`);
         cells.push(cell);
+        rowEl.append(cell);
       }
+      rows.push(rowEl);
     }
     this.cells = cells;
-    this.boardEl.replaceChildren(...cells);
+    this.boardEl.replaceChildren(...rows);
     this.boardEl.classList.add("fresh");
     setTimeout(() => this.boardEl.classList.remove("fresh"), 600);
 
@@ -84,6 +95,7 @@ export class BoardView {
         cell.classList.toggle("p2", value === 2);
         cell.classList.remove("last-move", "win", "dimmed", "dropping");
         cell.dataset.player = String(value);
+        cell.setAttribute("aria-label", `${cellName(row, col)}, ${value ? `${SEAT_COLOUR[value]} disc` : "empty"}`);
       }
     }
     this.markLastMove(lastMove);
@@ -127,6 +139,21 @@ export class BoardView {
 
   isColumnFull(col) {
     return this.board[0][col] !== 0;
+  }
+
+  /** The row a disc dropped in `col` lands on (the top row when the column is full). */
+  landingRow(col) {
+    for (let row = ROWS - 1; row >= 0; row--) if (this.board[row][col] === 0) return row;
+    return 0;
+  }
+
+  /** Marks column `col` as the keyboard cursor (null: none): outlined, and the active descendant. */
+  setCursor(col) {
+    for (const cell of this.cells) {
+      cell.classList.toggle("cursor", col !== null && Number(cell.dataset.col) === col);
+    }
+    if (col === null) this.boardEl.removeAttribute("aria-activedescendant");
+    else this.boardEl.setAttribute("aria-activedescendant", this.cell(this.landingRow(col), col).id);
   }
 
   /** Lights column `col` for `seat` (1 / 2); null clears it. */

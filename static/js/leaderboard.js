@@ -1,9 +1,26 @@
-// A collapsible leaderboard card. Collapsed by default; loads when opened and
-// reloads each time it is opened again.
+// The leaderboard: a collapsible card in the lobbies (collapsed by default; loads when
+// opened and reloads each time it is opened again) and its own page (`/leaderboard`).
+// Every name links to the player's profile.
 
 import { api } from "./api.js";
-import { app } from "./app.js";
-import { h } from "./ui.js";
+import { app, goHome } from "./app.js";
+import { addressOf, setAddress } from "./router.js";
+import { saveView } from "./storage.js";
+import { byId, h, showScreen } from "./ui.js";
+
+const PAGE_SIZE = 50;
+
+export function initLeaderboardPage(nav) {
+  byId("leaderboard-back").addEventListener("click", () => (history.length > 1 ? history.back() : goHome()));
+  nav.leaderboard = openLeaderboardPage;
+}
+
+export function openLeaderboardPage() {
+  saveView(null);
+  setAddress(addressOf.leaderboard());
+  showScreen("leaderboard");
+  return loadLeaderboard(byId("leaderboard-page-list"), PAGE_SIZE);
+}
 
 export function mountLeaderboard(toggle, list) {
   toggle.addEventListener("click", async () => {
@@ -19,10 +36,10 @@ export function collapseLeaderboard(toggle, list) {
   list.hidden = true;
 }
 
-async function loadLeaderboard(list) {
+async function loadLeaderboard(list, limit = 10) {
   let entries;
   try {
-    entries = await api.leaderboard(10);
+    entries = await api.leaderboard(limit);
   } catch {
     list.replaceChildren(h("li", { class: "muted empty" }, "The leaderboard is unavailable right now."));
     return;
@@ -37,7 +54,7 @@ async function loadLeaderboard(list) {
         "li",
         { class: app.me && e.player_id === app.me.id ? "me" : "", dataset: { testid: "leaderboard-entry" } },
         h("span", { class: "rank" }, `${e.rank}`),
-        h("span", { class: "name" }, e.username),
+        h("a", { class: "name", href: addressOf.player(e.username), dataset: { link: "" } }, e.username),
         h("span", { class: "elo" }, `${e.elo_rating}`),
         h("span", { class: "muted record" }, `${e.wins}W / ${e.total_games}G`),
       ),

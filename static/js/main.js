@@ -2,15 +2,21 @@
 // screen to show.
 //
 // Start-up order: a quick-play link (`?watch=<id>`, `?join=<id>`) wins; then the
-// screen this tab showed before a refresh; then an unfinished game of the player;
-// then the game lobby (logged in) or the sign-in screen. A stored session is
-// checked with `GET /players/me` before anything trusts it.
+// address (`/game/<id>`, `/replay/<id>`, `/player/<name>`, … see router.js), so a
+// reload or a shared link opens its screen; at `/`, the game lobby a refresh left;
+// then an unfinished game of the player; then the game lobby (logged in) or the
+// sign-in screen. A stored session is checked with `GET /players/me` before anything
+// trusts it. Back and Forward move between the screens of the app.
 
 import { api, setToken } from "./api.js";
-import { app, nav, renderUserChip, signOut } from "./app.js";
+import { app, goHome, nav, refreshLiveStats, renderUserChip, signOut } from "./app.js";
+import { initLeaderboardPage } from "./leaderboard.js";
+import { initPrefs } from "./prefs.js";
+import { addressOf, interceptLinks, onHistory, parseAddress } from "./router.js";
 import { initGame, leaveGame } from "./screens/game.js";
 import { dropLobbyPlans, initGames, leaveGames } from "./screens/games.js";
 import { initLobby } from "./screens/lobby.js";
+import { initProfile, leaveProfile } from "./screens/profile.js";
 import { initReplay, leaveReplay } from "./screens/replay.js";
 import { isGameId, loadSession, loadView, saveSession, saveView } from "./storage.js";
 import { byId, every, toast } from "./ui.js";
@@ -25,31 +31,74 @@ function initNavigation() {
       if (keep !== "games") leaveGames();
       if (keep !== "game") leaveGame();
       if (keep !== "replay") leaveReplay();
-      return fn(...args);
+      if (keep !== "profile") leaveProfile();
+      const shown = fn(...args);
+      // The counters change with what players do: show fresh ones with every screen.
+      refreshLiveStats().catch(() => {});
+      return shown;
     };
   nav.lobby = wrap(nav.lobby);
   nav.games = wrap(nav.games, "games");
   nav.game = wrap(nav.game, "game");
   nav.replay = wrap(nav.replay, "replay");
+  nav.profile = wrap(nav.profile, "profile");
+  nav.leaderboard = wrap(nav.leaderboard);
   nav.join = joinGame;
+  nav.open = openRoute;
 }
 
-async function refreshLiveStats() {
-  const stats = await api.stats();
-  byId("stat-active-games").textContent = String(stats.active_games ?? 0);
-  byId("stat-online-players").textContent = String(stats.online_players ?? 0);
+/** Opens the screen of an address (see router.js). */
+function openRoute(route) {
+  switch (route.screen) {
+    case "game":
+      return openGameAddress(route.param);
+    case "watch":
+      return nav.game(route.param, "watch");
+    case "replay":
+      return nav.replay(route.param);
+    case "player":
+      return nav.profile(route.param);
+    case "leaderboard":
+      return nav.leaderboard();
+    default:
+      return goHome();
+  }
 }
 
+/**
+ * `/game/<id>`: a seat of the game plays it; anybody else joins it while it waits for
+ * an opponent (signing in first if needed), and watches it otherwise.
+ */
+async function openGameAddress(gameId) {
+  let game = null;
+  try {
+    game = await api.game(gameId);
+  } catch {
+    game = null;
+  }
+  const mine = !!(app.me && game && [game.player1, game.player2].some((p) => p && p.id === app.me.id));
+  if (game && game.status === "waiting" && !mine) return app.session ? nav.join(gameId) : nav.lobby({ joinId: gameId });
+  return nav.game(gameId, app.session && (mine || !game) ? "play" : "watch");
+}
+
+/** Marks the player online now and every 20 s, so the header's count includes them. */
 function startHeartbeat() {
   every(HEARTBEAT_EVERY_MS, async () => {
     if (!app.session) return;
     try {
-      const beat = await api.heartbeat();
-      if (beat && typeof beat.online_players === "number") byId("stat-online-players").textContent = String(beat.online_players);
+      await api.heartbeat();
     } catch (err) {
       if (err.status === 401) expireSession();
     }
   });
+}
+
+/** Keeps `--topbar-h` equal to the top bar's height: the game's status bar sticks below it. */
+function trackTopbarHeight() {
+  const bar = document.querySelector(".topbar");
+  const set = () => document.documentElement.style.setProperty("--topbar-h", `${bar.offsetHeight}px`);
+  set();
+  new ResizeObserver(set).observe(bar);
 }
 
 function expireSession() {
@@ -161,25 +210,31 @@ async function boot() {
   const params = new URLSearchParams(location.search);
   const joinId = params.get("join");
   const watchId = params.get("watch");
-  if (joinId !== null || watchId !== null) history.replaceState(null, "", "/");
+  if (joinId !== null || watchId !== null) {
+    // The quick-play parameter is consumed: the address becomes the game's own.
+    const target = watchId && isGameId(watchId) ? addressOf.watch(watchId) : joinId && isGameId(joinId) ? addressOf.game(joinId) : "/";
+    history.replaceState(null, "", target);
+  }
 
   await restoreSession();
+  if (app.session) api.heartbeat().catch(() => {});
 
   if (watchId && isGameId(watchId)) return nav.game(watchId, "watch");
   if (joinId && isGameId(joinId)) return nav.join(joinId);
 
-  const view = loadView();
-  if (view && view.screen === "game" && view.mode === "watch") return nav.game(view.gameId, "watch");
-  if (view && view.screen === "replay") return nav.replay(view.gameId);
+  const route = parseAddress(location.pathname);
+  if (route && route.screen !== "home") return openRoute(route);
+  if (!route) history.replaceState(null, "", "/");
+
   if (!app.session) return nav.lobby();
-  if (view && view.screen === "game") return nav.game(view.gameId, "play");
+  const view = loadView();
   if (view && view.screen === "games") return nav.games();
 
   try {
     const active = await api.activeGame(app.me.id);
     if (active && active.status === "active") return nav.game(active.game_id, "play");
   } catch {
-    // No unfinished game (404) or the server is busy: the lobby will check again.
+    // The server is busy: the lobby will check again.
   }
   return nav.games();
 }
@@ -189,7 +244,13 @@ function start() {
   initGames();
   initGame();
   initReplay();
+  initProfile(nav);
+  initLeaderboardPage(nav);
   initNavigation();
+  initPrefs();
+  trackTopbarHeight();
+  onHistory(openRoute);
+  interceptLinks(openRoute);
   byId("logout").addEventListener("click", logout);
   every(STATS_EVERY_MS, refreshLiveStats);
   startHeartbeat();

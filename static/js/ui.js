@@ -81,6 +81,21 @@ export function clearToasts() {
   byId("toasts").replaceChildren();
 }
 
+const RESULT_LABELS = {
+  win: ["Won", "result-win"],
+  loss: ["Lost", "result-loss"],
+  draw: ["Draw", "result-draw"],
+  abandoned: ["Abandoned", "result-other"],
+  cancelled: ["Cancelled", "result-other"],
+  in_progress: ["In progress", "result-live"],
+  waiting: ["Waiting", "result-other"],
+};
+
+/** The label and CSS class of a game in a player's history, from that player's side. */
+export function resultLabel(game) {
+  return RESULT_LABELS[game.result] || [game.result || game.status, "result-other"];
+}
+
 export function formatDate(iso) {
   if (!iso) return "";
   const date = new Date(iso);
@@ -117,4 +132,22 @@ export function every(ms, fn) {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/**
+ * Says `text` to screen readers through the page's polite live region (moves, turns,
+ * results). The region is emptied first so the same sentence twice is spoken twice.
+ */
+export function announce(text) {
+  const region = byId("announcer");
+  if (!region || !text) return;
+  region.textContent = "";
+  setTimeout(() => {
+    region.textContent = text;
+  }, 30);
+}
+
+/** Singular or plural: `plural(1, "live game")` is "live game", `plural(2, ...)` "live games". */
+export function plural(n, word, many = `${word}s`) {
+  return n === 1 ? word : many;
 }

@@ -14,5 +14,6 @@ mod crashes;
 mod embedded;
 mod lifecycle;
 mod matchmaking;
+mod profiles;
 mod realtime;
 mod resilience;

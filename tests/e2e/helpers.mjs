@@ -45,8 +45,10 @@ export const cellSel = (row, col, board = "board") => `${sel(board)} [data-row="
  * console error and uncaught exception recorded.
  */
 export class Player {
-  static async open(browser, baseUrl, { viewport = { width: 1100, height: 900 }, path: urlPath = "/" } = {}) {
-    const context = await browser.newContext({ viewport, baseURL: baseUrl });
+  static async open(browser, baseUrl, { viewport = { width: 1100, height: 900 }, path: urlPath = "/", contextOptions = {} } = {}) {
+    // Dark unless a test asks otherwise: the app follows prefers-color-scheme, and the
+    // screenshots in docs/ show the dark theme.
+    const context = await browser.newContext({ viewport, baseURL: baseUrl, colorScheme: "dark", ...contextOptions });
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT);
     const player = new Player(context, page, baseUrl);
@@ -202,6 +204,30 @@ export class Player {
     await this.page.waitForTimeout(700);
     await this.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
   }
+}
+
+const AXE_SOURCE = path.join(REPO, "tests/e2e/node_modules/axe-core/axe.min.js");
+
+/**
+ * Runs axe-core (from node_modules, nothing fetched) over the page as it is now and
+ * returns the serious and critical violations, each as "rule: target, …". The page's
+ * context needs `bypassCSP` (the app allows only its own scripts).
+ */
+export async function accessibilityViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) {
+    await page.addScriptTag({ content: fs.readFileSync(AXE_SOURCE, "utf8") });
+  }
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`);
+}
+
+/** The element `testid` lies wholly inside the viewport. */
+export async function inViewport(page, testid) {
+  const box = await page.locator(sel(testid)).boundingBox();
+  const size = page.viewportSize();
+  return !!box && box.y >= 0 && box.y + box.height <= size.height && box.x >= 0 && box.x + box.width <= size.width;
 }
 
 /** Player `host` creates a game, `guest` opens the shared link; both reach the board. */

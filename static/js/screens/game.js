@@ -6,12 +6,16 @@
 // move and the disc appears when the broadcast comes back, on every screen at once.
 
 import { api, serverNow } from "../api.js";
-import { app, goHome, nav, updateMyRating } from "../app.js";
+import { app, goHome, nav, refreshLiveStats, updateMyRating } from "../app.js";
 import { BoardView, COLS, emptyBoard, isBoard } from "../board.js";
 import { launchConfetti, startIdleTaunts, stopConfetti, stopIdleTaunts } from "../effects.js";
+import { renderMoveList } from "../moves.js";
+import { cellName, columnName, columnOfLetter, SEAT_COLOUR } from "../notation.js";
+import { addressOf, setAddress } from "../router.js";
+import { play as playSound } from "../sound.js";
 import { saveView } from "../storage.js";
 import { GameSocket } from "../ws.js";
-import { byId, clearToasts, dismissToast, showScreen, signed, toast } from "../ui.js";
+import { announce, byId, clearToasts, dismissToast, h, showScreen, signed, toast } from "../ui.js";
 
 const RING_LENGTH = 2 * Math.PI * 20;
 const LOW_TIME_MS = 10_000;
@@ -48,8 +52,13 @@ function freshView(gameId, mode) {
     cursor: 3,
     hoverCol: null,
     rematchVoted: false,
+    /** `moves[n]` is move n + 1: `{player, column, row}`; filled from events and `/moves`. */
+    moves: [],
+    movesLoading: false,
+    lastTickSecond: null,
     opponentWantsRematch: false,
     celebrated: false,
+    soundedEnd: false,
     socket: null,
   };
 }
@@ -111,11 +120,15 @@ export function initGame() {
   nav.game = openGame;
 }
 
-/** Opens game `gameId` as a player ("play") or a spectator ("watch"). */
-export function openGame(gameId, mode) {
+/**
+ * Opens game `gameId` as a player ("play") or a spectator ("watch"). `replace`: the
+ * new address replaces the current history entry (a rematch follows its game).
+ */
+export function openGame(gameId, mode, { replace = false } = {}) {
   leaveGame();
   view = freshView(gameId, mode);
   saveView({ screen: "game", gameId, mode });
+  setAddress(mode === "watch" ? addressOf.watch(gameId) : addressOf.game(gameId), { replace });
   board.build();
   byId("game-over").hidden = true;
   byId("spectator-banner").hidden = mode !== "watch";
@@ -216,21 +229,20 @@ function applyState(state, { fromRest = false } = {}) {
   if (view.mode === "play" && app.me && view.seat === null) view.seat = seatOf(app.me.id);
   if (view.mode === "play" && app.me && view.seat === null && view.status !== "waiting" && !fromRest) {
     // Not a seat of this game: watch it instead of pretending to play.
-    view.mode = "watch";
-    saveView({ screen: "game", gameId: view.gameId, mode: "watch" });
-    byId("spectator-banner").hidden = false;
-    byId("screen-game").classList.add("spectating");
+    switchToWatching();
   }
   if (state.rematch_game_id && view.seat) {
     // The rematch already started while this client was away: follow it.
-    openGame(state.rematch_game_id, "play");
+    openGame(state.rematch_game_id, "play", { replace: true });
     return;
   }
 
   markSeenOnline();
+  syncMoves(typeof state.move_count === "number" ? state.move_count : view.board.flat().filter(Boolean).length);
   board.render(view.board, { lastMove: view.lastMove, winningCells: view.winningCells });
   if (state.reason === "joined" && isPlayer() && !fromRest) {
     toast("Opponent joined", `${nameOf(opponentSeat())} is here. Good luck!`, { kind: "success" });
+    announce(`${nameOf(opponentSeat())} joined. You are ${SEAT_COLOUR[view.seat]}. ${view.nextPlayer === view.seat ? "Your turn." : "Opponent's turn."}`);
   }
   if (!fromRest && view.everConnected && isPlayer() && previousOnline[opponentSeat()] && !view.online[opponentSeat()] && !isOver()) {
     toast("Opponent left", `${nameOf(opponentSeat())} disconnected.`, { kind: "warning", key: "opponent" });
@@ -244,16 +256,27 @@ function onIdentified(msg) {
   if (msg.role === "player" && (msg.player === 1 || msg.player === 2)) {
     view.seat = msg.player;
   } else if (view.mode === "play") {
-    view.mode = "watch";
     view.seat = null;
-    saveView({ screen: "game", gameId: view.gameId, mode: "watch" });
-    byId("spectator-banner").hidden = false;
-    byId("screen-game").classList.add("spectating");
+    switchToWatching();
   }
   render();
 }
 
+/** This client holds no seat of the game: it watches, and the address says so. */
+function switchToWatching() {
+  view.mode = "watch";
+  saveView({ screen: "game", gameId: view.gameId, mode: "watch" });
+  setAddress(addressOf.watch(view.gameId), { replace: true });
+  byId("spectator-banner").hidden = false;
+  byId("screen-game").classList.add("spectating");
+}
+
 function applyMove(msg) {
+  const wasMyTurn = isPlayer() && view.nextPlayer === view.seat;
+  if (Number.isInteger(msg.move_count) && msg.move_count > 0) {
+    view.moves[msg.move_count - 1] = { player: msg.player, column: msg.column, row: msg.row };
+    syncMoves(msg.move_count);
+  }
   if (isBoard(msg.board)) view.board = msg.board;
   view.lastMove = { player: msg.player, column: msg.column, row: msg.row };
   view.nextPlayer = msg.next_player ?? (msg.player === 1 ? 2 : 1);
@@ -269,11 +292,57 @@ function applyMove(msg) {
   }
   board.render(view.board, { lastMove: view.lastMove });
   if (Number.isInteger(msg.row) && Number.isInteger(msg.column)) board.drop(msg.row, msg.column);
+  playSound("drop");
+  const placed = Number.isInteger(msg.row) && Number.isInteger(msg.column) ? ` ${cellName(msg.row, msg.column)}` : "";
+  const who = isPlayer() && msg.player === view.seat ? "You" : `${nameOf(msg.player)} (${SEAT_COLOUR[msg.player]})`;
   if (isOver()) {
     board.markWinningCells(view.winningCells);
     showGameOver({ live: true });
+    announce(`${who} played${placed}. ${outcome().title}`);
+  } else {
+    const myTurn = isPlayer() && view.nextPlayer === view.seat;
+    if (myTurn && !wasMyTurn) setTimeout(() => playSound("turn"), 250);
+    announce(`${who} played${placed}. ${myTurn ? "Your turn." : isPlayer() ? "Opponent's turn." : `${nameOf(view.nextPlayer)} to move.`}`);
   }
   render();
+}
+
+/**
+ * Keeps `view.moves` complete: when the game holds more moves than this client has
+ * seen (it joined late, reconnected or missed an event), the list is read again.
+ */
+function syncMoves(count) {
+  const known = view.moves.filter(Boolean).length;
+  if (known === count && view.moves.length === count) {
+    renderMoves();
+    return;
+  }
+  if (view.movesLoading) return;
+  view.movesLoading = true;
+  const current = view;
+  api
+    .moves(view.gameId)
+    .then((moves) => {
+      if (view !== current || !Array.isArray(moves)) return;
+      const fresh = [];
+      for (const m of moves) fresh[m.move_number - 1] = { player: m.player, column: m.column, row: m.row };
+      // Events that arrived meanwhile are newer than the list.
+      view.moves.forEach((m, i) => {
+        if (m && !fresh[i]) fresh[i] = m;
+      });
+      view.moves = fresh;
+    })
+    .catch(() => {})
+    .finally(() => {
+      if (view !== current) return;
+      view.movesLoading = false;
+      renderMoves();
+    });
+}
+
+function renderMoves() {
+  renderMoveList(byId("move-list"), view.moves.filter(Boolean), { current: view.moves.length });
+  byId("move-list-empty").hidden = view.moves.length > 0;
 }
 
 function applyGameOver(msg) {
@@ -297,6 +366,7 @@ function applyGameOver(msg) {
   }
   board.markWinningCells(view.winningCells);
   showGameOver({ live: !wasOver || !view.celebrated });
+  if (!wasOver) announce(`${outcome().title} ${outcome().detail}`);
   render();
 }
 
@@ -343,7 +413,7 @@ function onRematch(msg) {
   const newGameId = msg.new_game_id;
   if (!newGameId) return;
   const mode = isPlayer() ? "play" : "watch";
-  openGame(newGameId, mode);
+  openGame(newGameId, mode, { replace: true });
   toast("Rematch!", mode === "play" ? "Colours are swapped. Have fun!" : "The players started a rematch.", { kind: "success" });
 }
 
@@ -359,9 +429,8 @@ function onServerError(msg) {
   view.moveInFlight = false;
   if (msg.code === "unauthorized") {
     toast("Session expired", "Log in again to keep playing. You are watching for now.", { kind: "warning" });
-    view.mode = "watch";
     view.seat = null;
-    byId("spectator-banner").hidden = false;
+    switchToWatching();
     render();
     return;
   }
@@ -401,29 +470,45 @@ function hover(col) {
   renderHover();
 }
 
+/**
+ * The board is played with the keyboard as well as the mouse: a column letter (a–g) or
+ * digit (1–7) drops a disc there; ← → move the cursor column and Enter or Space drops
+ * it. Arrows and Enter act only while no other control has the focus.
+ */
 function onKey(event) {
   if (!view || byId("screen-game").hidden || byId("resign-dialog").open) return;
-  if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
+  const target = event.target;
+  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
   if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const onControl = target instanceof Element && target !== byId("board") && target.closest("button, a, [role='tab']") !== null;
   const key = event.key;
-  if (/^[1-7]$/.test(key)) {
+  const direct = /^[1-7]$/.test(key) ? Number(key) - 1 : columnOfLetter(key);
+  if (direct !== null) {
     event.preventDefault();
-    view.cursor = Number(key) - 1;
-    view.hoverCol = view.cursor;
-    renderHover();
-    play(view.cursor);
-  } else if (key === "ArrowLeft" || key === "ArrowRight") {
+    moveCursor(direct);
+    play(direct);
+  } else if ((key === "ArrowLeft" || key === "ArrowRight") && !onControl) {
     event.preventDefault();
     const step = key === "ArrowLeft" ? -1 : 1;
     const from = view.hoverCol ?? view.cursor;
-    view.cursor = (from + step + COLS) % COLS;
-    view.hoverCol = view.cursor;
-    renderHover();
-  } else if (key === "Enter" || key === " ") {
-    if (event.target instanceof HTMLButtonElement) return;
+    moveCursor((from + step + COLS) % COLS);
+    announceCursor();
+  } else if ((key === "Enter" || key === " ") && !onControl) {
     event.preventDefault();
     play(view.hoverCol ?? view.cursor);
   }
+}
+
+function moveCursor(col) {
+  view.cursor = col;
+  view.hoverCol = col;
+  renderHover();
+}
+
+function announceCursor() {
+  const col = view.cursor;
+  const free = view.board.filter((row) => row[col] === 0).length;
+  announce(`Column ${columnName(col)}, ${free ? `${free} free` : "full"}`);
 }
 
 function voteRematch() {
@@ -453,6 +538,7 @@ function render() {
   if (!view) return;
   renderStatus();
   renderPlayers();
+  renderSeatLabel();
   renderHover();
   renderClock();
   renderTaunts();
@@ -501,8 +587,12 @@ function renderPlayers() {
     const active = view.status === "active" && view.nextPlayer === seat;
     const online = !!view.online[seat];
     const nameEl = byId(`player-name-${seat}`);
-    nameEl.replaceChildren(player ? player.username : seat === 2 && view.status === "waiting" ? "Waiting for opponent…" : `Player ${seat}`);
-    if (me) nameEl.append(" ", Object.assign(document.createElement("em"), { className: "you", textContent: "(you)" }));
+    nameEl.replaceChildren(
+      player
+        ? h("a", { class: "name-text", href: addressOf.player(player.username), dataset: { link: "" } }, player.username)
+        : h("span", { class: "name-text" }, seat === 2 && view.status === "waiting" ? "Waiting for opponent…" : `Player ${seat}`),
+    );
+    if (me) nameEl.append(" ", h("em", { class: "you" }, "(you)"));
     const presence = byId(`player-presence-${seat}`);
     presence.textContent = !player ? "—" : `${online ? "Online" : "Offline"}${typeof player.elo_rating === "number" ? ` · ${player.elo_rating}` : ""}`;
     card.classList.toggle("is-me", me);
@@ -515,13 +605,36 @@ function renderPlayers() {
   }
 }
 
+/** Says which colour the player has, in words: a phone truncates names, not this line. */
+function renderSeatLabel() {
+  const label = byId("seat-label");
+  if (!isPlayer()) {
+    label.hidden = true;
+    return;
+  }
+  const colour = SEAT_COLOUR[view.seat];
+  label.replaceChildren(
+    h("i", { class: `disc p${view.seat}`, "aria-hidden": "true" }),
+    ` You are ${colour}`,
+    view.status === "waiting" || (view.status === "active" && view.moves.length === 0) ? (view.seat === 1 ? " · you move first" : " · you move second") : "",
+  );
+  label.dataset.seat = String(view.seat);
+  label.hidden = false;
+}
+
 function renderHover() {
   const show = canMove() && view.hoverCol !== null;
   board.setHover(show ? view.hoverCol : null, view.seat);
+  board.setCursor(isPlayer() && !isOver() ? view.cursor : null);
 }
 
+/**
+ * Both cards show a clock while the game runs: the player to move counts down, the
+ * other shows the full time they will have for their move.
+ */
 function renderClock() {
   if (!view) return;
+  const total = (view.limitSecs || 60) * 1000;
   for (const seat of [1, 2]) {
     const card = byId(`player-card-${seat}`);
     const ring = card.querySelector(".ring-fill");
@@ -529,17 +642,27 @@ function renderClock() {
     const running = view.status === "active" && view.nextPlayer === seat && typeof view.deadlineMs === "number";
     if (!running) {
       ring.style.strokeDashoffset = String(RING_LENGTH);
-      label.textContent = "";
+      label.textContent = view.status === "active" && view.limitSecs ? `${view.limitSecs}s` : "";
+      label.dataset.running = "false";
       card.classList.remove("low-time");
       continue;
     }
-    const total = (view.limitSecs || 60) * 1000;
     const left = Math.max(0, view.deadlineMs - serverNow());
     const fraction = Math.max(0, Math.min(1, left / total));
     ring.style.strokeDasharray = String(RING_LENGTH);
     ring.style.strokeDashoffset = String(RING_LENGTH * (1 - fraction));
-    label.textContent = `${Math.ceil(left / 1000)}s`;
-    card.classList.toggle("low-time", left <= LOW_TIME_MS);
+    const seconds = Math.ceil(left / 1000);
+    label.textContent = `${seconds}s`;
+    label.dataset.running = "true";
+    const low = left <= LOW_TIME_MS;
+    card.classList.toggle("low-time", low);
+    // A tick each second of the player's own low clock (the last third of a short one).
+    const ticking = left <= Math.min(LOW_TIME_MS, total / 3);
+    if (ticking && seconds > 0 && isPlayer() && seat === view.seat && view.lastTickSecond !== seconds) {
+      view.lastTickSecond = seconds;
+      playSound("lowClock");
+      if (seconds === 10) announce("10 seconds left.");
+    }
   }
 }
 
@@ -624,6 +747,12 @@ function showGameOver({ live }) {
 
   stopIdleTaunts();
   dismissToast("taunt");
+  if (live && !view.soundedEnd) {
+    view.soundedEnd = true;
+    refreshLiveStats().catch(() => {});
+    const sound = { win: "win", loss: "loss", draw: "draw" }[result];
+    if (sound) setTimeout(() => playSound(sound), 300);
+  }
   if (live && result === "win" && !view.celebrated) {
     view.celebrated = true;
     launchConfetti();

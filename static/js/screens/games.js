@@ -8,8 +8,9 @@
 import { api } from "../api.js";
 import { app, nav, refreshMe } from "../app.js";
 import { collapseLeaderboard, mountLeaderboard } from "../leaderboard.js";
+import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
-import { byId, every, formatDate, h, setError, showScreen, signed, toast } from "../ui.js";
+import { byId, every, formatDate, h, resultLabel, setError, showScreen, signed, toast } from "../ui.js";
 
 const OPEN_GAMES_EVERY_MS = 3000;
 const LIVE_GAMES_EVERY_MS = 4000;
@@ -30,16 +31,6 @@ const screen = {
 
 /** How often in a row a search the server lost is started again by itself. */
 const MAX_REQUEUES = 3;
-
-const RESULT_LABELS = {
-  win: ["Won", "result-win"],
-  loss: ["Lost", "result-loss"],
-  draw: ["Draw", "result-draw"],
-  abandoned: ["Abandoned", "result-other"],
-  cancelled: ["Cancelled", "result-other"],
-  in_progress: ["In progress", "result-live"],
-  waiting: ["Waiting", "result-other"],
-};
 
 function myId() {
   return app.me ? app.me.id : null;
@@ -379,7 +370,7 @@ async function loadHistory() {
   }
   byId("history-list").replaceChildren(
     ...games.map((g) => {
-      const [label, cls] = RESULT_LABELS[g.result] || [g.result || g.status, "result-other"];
+      const [label, cls] = resultLabel(g);
       const replayable = (g.status === "finished" || g.status === "abandoned") && g.move_count > 0;
       const live = g.result === "in_progress";
       const change = typeof g.rating_change === "number" && g.rating_change !== 0 ? `${signed(g.rating_change)} Elo` : "";
@@ -390,7 +381,11 @@ async function loadHistory() {
         h(
           "div",
           { class: "grow" },
-          h("span", { class: "name" }, g.opponent_username ? `vs ${g.opponent_username}` : "No opponent"),
+          h(
+            "span",
+            { class: "name" },
+            g.opponent_username ? ["vs ", h("a", { href: addressOf.player(g.opponent_username), dataset: { link: "" } }, g.opponent_username)] : "No opponent",
+          ),
           h("span", { class: "muted small" }, [`${g.move_count} moves`, change, formatDate(g.finished_at || g.created_at)].filter(Boolean).join(" · ")),
         ),
         replayable
@@ -409,6 +404,10 @@ async function checkActiveGame() {
   try {
     const active = await api.activeGame(myId());
     if (!screen.active) return;
+    if (!active) {
+      card.hidden = true;
+      return;
+    }
     if (active.status === "waiting" && active.my_player === 1) {
       card.hidden = true;
       if (screen.waitingGameId !== active.game_id) showWaiting(active.game_id);
@@ -448,6 +447,7 @@ export function enterGames() {
   leaveGames();
   screen.active = true;
   saveView({ screen: "games" });
+  setAddress(addressOf.home());
   byId("home-username").textContent = app.me.username;
   byId("home-elo").textContent = typeof app.me.elo_rating === "number" ? `${app.me.elo_rating} Elo` : "";
   playError("");

@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { nav, signIn } from "../app.js";
 import { collapseLeaderboard, mountLeaderboard } from "../leaderboard.js";
+import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
 import { byId, setError, showScreen } from "../ui.js";
 
@@ -85,6 +86,8 @@ export function enterLobby({ joinId = null } = {}) {
   notice.textContent = joinId ? "You were invited to a game. Pick a name (or log in) to join it." : "";
   collapseLeaderboard(byId("leaderboard-toggle"), byId("leaderboard-list"));
   saveView({ screen: "lobby" });
+  // An invitation keeps its game's address until the player has signed in and joined.
+  if (!joinId) setAddress(addressOf.home());
   showScreen("lobby");
   byId("auth-username").focus();
 }

@@ -5,8 +5,11 @@
 import { api } from "../api.js";
 import { goHome, nav } from "../app.js";
 import { BoardView, emptyBoard } from "../board.js";
+import { renderMoveList } from "../moves.js";
+import { cellName, SEAT_COLOUR } from "../notation.js";
+import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
-import { byId, showScreen, toast } from "../ui.js";
+import { announce, byId, h, showScreen, toast } from "../ui.js";
 
 const AUTOPLAY_MS = 700;
 
@@ -36,6 +39,7 @@ export async function openReplay(gameId) {
   replay.game = null;
   replay.step = 0;
   saveView({ screen: "replay", gameId });
+  setAddress(addressOf.replay(gameId));
   board.build();
   byId("replay-title").textContent = "Replay";
   byId("replay-players").textContent = "Loading…";
@@ -57,7 +61,12 @@ export async function openReplay(gameId) {
   replay.moves = (Array.isArray(moves) ? moves : []).slice().sort((a, b) => a.move_number - b.move_number);
   replay.game = game;
   if (game && game.player1 && game.player2) {
-    byId("replay-players").textContent = `${game.player1.username} (red) vs ${game.player2.username} (yellow)`;
+    byId("replay-players").replaceChildren(
+      h("a", { href: addressOf.player(game.player1.username), dataset: { link: "" } }, game.player1.username),
+      " (red) vs ",
+      h("a", { href: addressOf.player(game.player2.username), dataset: { link: "" } }, game.player2.username),
+      " (yellow)",
+    );
   } else {
     byId("replay-players").textContent = "";
   }
@@ -87,6 +96,11 @@ function goTo(step) {
   if (forward && last) board.drop(last.row, last.column);
   if (next === total) stopAutoplay();
   renderControls();
+  renderMoveList(byId("replay-move-list"), replay.moves, { current: next, onSelect: (n) => goTo(n) });
+  if (!replay.timer) {
+    const said = last ? `Move ${next}: ${SEAT_COLOUR[last.player]} ${cellName(last.row, last.column)}.` : "Start of the game.";
+    announce(next === total && total > 0 ? `${said} ${resultText()}` : said);
+  }
 }
 
 function resultText() {

@@ -2,53 +2,17 @@
 // instances through Redis. A win with rematch and replay, and a full-board draw.
 
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { startCluster } from "../harness.mjs";
-import {
-  cellSel,
-  DRAW_SEQUENCE,
-  isDrawSequence,
-  launchBrowser,
-  Player,
-  sel,
-  startGame,
-  uniqueName,
-  waitForGameOver,
-} from "../helpers.mjs";
+import { describe, test } from "node:test";
+import { useArena } from "../setup.mjs";
+import { cellSel, DRAW_SEQUENCE, isDrawSequence, sel, startGame, waitForGameOver } from "../helpers.mjs";
 
-let cluster;
-let browser;
-const players = [];
-
-/** Two registered players: the host on instance a, the guest on instance b. */
-async function pairOnTwoInstances() {
-  const host = await Player.open(browser, cluster.instances[0].url);
-  const guest = await Player.open(browser, cluster.instances[1].url);
-  players.push(host, guest);
-  await host.register(uniqueName("red"));
-  await guest.register(uniqueName("yel"));
-  return { host, guest };
-}
+const arena = useArena();
 
 const activeIndicators = (p) => p.page.$$eval(`${sel("hover-indicator")}.active`, (els) => els.map((el) => Number(el.dataset.col)));
 
-before(async () => {
-  cluster = await startCluster();
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  await Promise.all(players.splice(0).map((p) => p.close()));
-});
-
-after(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
-
 describe("a game to a win", () => {
   test("two players on different instances play, win, rematch and replay", async () => {
-    const { host, guest } = await pairOnTwoInstances();
+    const { host, guest } = await arena.registeredPair({ twoInstances: true, names: ["red", "yel"] });
     await startGame(host, guest);
 
     // Player cards: names, seat colours, who is who, presence, whose turn.
@@ -60,10 +24,13 @@ describe("a game to a win", () => {
     assert.equal(await host.locator("player-card-1").getAttribute("data-active"), "true");
     assert.equal(await host.locator("resign").isVisible(), true);
 
-    // The move clock runs on the player to move, on both screens.
+    // The move clock runs on the player to move, on both screens; the other card shows
+    // the full time its player will have.
     await host.waitForText("player-clock-1", /^\d+s$/);
     await guest.waitForText("player-clock-1", /^\d+s$/);
-    assert.equal(await guest.text("player-clock-2"), "");
+    assert.equal(await guest.locator("player-clock-1").getAttribute("data-running"), "true");
+    assert.equal(await guest.text("player-clock-2"), "60s");
+    assert.equal(await guest.locator("player-clock-2").getAttribute("data-running"), "false");
 
     // Hover shows where a disc would go, only for the player to move.
     await host.page.hover(cellSel(3, 4));
@@ -196,7 +163,7 @@ describe("a game to a win", () => {
 describe("a drawn game", () => {
   test("filling the board without four in a row is a draw for both", async () => {
     assert.ok(isDrawSequence(DRAW_SEQUENCE));
-    const { host, guest } = await pairOnTwoInstances();
+    const { host, guest } = await arena.registeredPair({ twoInstances: true, names: ["red", "yel"] });
     await startGame(host, guest);
     for (let i = 0; i < DRAW_SEQUENCE.length; i++) {
       const mover = i % 2 === 0 ? host : guest;

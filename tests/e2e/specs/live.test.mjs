@@ -2,49 +2,21 @@
 // an opponent who leaves, spectators, resigning, and matchmaking.
 
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { startCluster } from "../harness.mjs";
-import { launchBrowser, Player, sel, startGame, uniqueName, waitForGameOver } from "../helpers.mjs";
+import { describe, test } from "node:test";
+import { useArena } from "../setup.mjs";
+import { sel, startGame, uniqueName, waitForGameOver } from "../helpers.mjs";
 
-let cluster;
-let browser;
-const players = [];
-
-async function open(options) {
-  const player = await Player.open(browser, cluster.url, options);
-  players.push(player);
-  return player;
-}
-
-async function registeredPair() {
-  const host = await open();
-  const guest = await open();
-  await host.register(uniqueName("host"));
-  await guest.register(uniqueName("guest"));
-  return { host, guest };
-}
-
-before(async () => {
-  cluster = await startCluster();
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  await Promise.all(players.splice(0).map((p) => p.close()));
-});
-
-after(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
+const arena = useArena();
 
 describe("refresh and presence", () => {
   test("a refresh mid-game restores the board and play goes on", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.drop(3);
     await guest.drop(3);
     await host.drop(4);
+    // The host's last move must have reached the guest before its board is the reference.
+    await guest.waitForDiscs(3);
     const before = await guest.readBoard();
 
     await guest.page.reload();
@@ -69,7 +41,7 @@ describe("refresh and presence", () => {
   });
 
   test("a new tab of a logged-in player resumes the unfinished game", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.drop(2);
     // Same storage, fresh tab: no screen stored for this tab, the active game is found.
@@ -82,7 +54,7 @@ describe("refresh and presence", () => {
   });
 
   test("when the opponent leaves, the player sees them offline and a toast", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.page.waitForSelector(`${sel("player-card-2")}[data-online="true"]`);
     await guest.page.close();
@@ -96,7 +68,7 @@ describe("refresh and presence", () => {
 
 describe("idle taunts", () => {
   test("a player who sits on their turn for 15 s gets teased until they move", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.page.waitForTimeout(12_000);
     assert.equal(await host.locator("taunt").count(), 0, "no taunt before 15 s");
@@ -110,11 +82,11 @@ describe("idle taunts", () => {
 
 describe("spectators", () => {
   test("a spectator sees the moves live, the viewer count, and no controls", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     const gameId = await startGame(host, guest);
     await host.drop(3);
 
-    const watcher = await open();
+    const watcher = await arena.open();
     await watcher.register(uniqueName("fan"));
     const item = watcher.page.locator(`${sel("live-game")}[data-game-id="${gameId}"]`);
     await item.waitFor({ state: "visible", timeout: 10_000 });
@@ -127,7 +99,7 @@ describe("spectators", () => {
     await watcher.waitForText("viewer-count-value", "1");
 
     // An anonymous spectator through a ?watch= link.
-    const anonymous = await open({ path: `/?watch=${gameId}` });
+    const anonymous = await arena.open({ path: `/?watch=${gameId}` });
     await anonymous.waitForScreen("game");
     await anonymous.waitForDiscs(1);
     await anonymous.waitForText("viewer-count-value", "2");
@@ -164,7 +136,7 @@ describe("spectators", () => {
 
 describe("resigning", () => {
   test("resigning asks for confirmation and ends the game for both", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.drop(0);
 
@@ -191,7 +163,7 @@ describe("resigning", () => {
 
 describe("matchmaking", () => {
   test("two players looking for an opponent are paired into one game", async () => {
-    const { host: a, guest: b } = await registeredPair();
+    const { host: a, guest: b } = await arena.registeredPair();
     await a.page.click(sel("find-opponent"));
     await a.locator("matchmaking-card").waitFor({ state: "visible" });
     await a.locator("matchmaking-spinner").waitFor({ state: "visible" });
@@ -212,10 +184,10 @@ describe("matchmaking", () => {
   });
 
   test("a search the server lost (Redis restarted) joins the queue again by itself", async () => {
-    const { host: a, guest: b } = await registeredPair();
+    const { host: a, guest: b } = await arena.registeredPair();
     await a.page.click(sel("find-opponent"));
     await a.locator("matchmaking-spinner").waitFor({ state: "visible" });
-    cluster.dropQueue();
+    arena.cluster.dropQueue();
     // The next poll finds no entry; the app rejoins, and a newcomer is paired with it.
     await a.page.waitForTimeout(2500);
     assert.equal(await a.locator("matchmaking-spinner").isVisible(), true);
@@ -227,7 +199,7 @@ describe("matchmaking", () => {
   });
 
   test("a search can be cancelled, and creating a game cancels it", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.register();
     await p.page.click(sel("find-opponent"));
     await p.locator("matchmaking-card").waitFor({ state: "visible" });
@@ -242,7 +214,7 @@ describe("matchmaking", () => {
     assert.equal(await p.locator("find-opponent").isDisabled(), false);
 
     // Nobody else is queued: another player searching is not matched with this one.
-    const other = await open();
+    const other = await arena.open();
     await other.register();
     await other.page.click(sel("find-opponent"));
     await other.page.waitForTimeout(2500);

@@ -1,37 +1,15 @@
 // Signing in, the lobbies, and what survives a refresh. All through nginx.
 
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { startCluster } from "../harness.mjs";
-import { horizontalOverflow, launchBrowser, Player, sel, uniqueName } from "../helpers.mjs";
+import { describe, test } from "node:test";
+import { useArena } from "../setup.mjs";
+import { horizontalOverflow, sel, uniqueName } from "../helpers.mjs";
 
-let cluster;
-let browser;
-const players = [];
-
-async function open(options) {
-  const player = await Player.open(browser, cluster.url, options);
-  players.push(player);
-  return player;
-}
-
-before(async () => {
-  cluster = await startCluster();
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  await Promise.all(players.splice(0).map((p) => p.close()));
-});
-
-after(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
+const arena = useArena();
 
 describe("signing in", () => {
   test("a guest registers with just a username and lands in the game lobby", async () => {
-    const p = await open();
+    const p = await arena.open();
     assert.deepEqual(await p.visibleScreens(), ["screen-lobby"]);
     const name = await p.register(uniqueName("guest"));
     assert.equal(await p.text("home-username"), name);
@@ -45,7 +23,7 @@ describe("signing in", () => {
   });
 
   test("a player registers with a password, logs out, and logs back in", async () => {
-    const p = await open();
+    const p = await arena.open();
     const name = uniqueName("pw");
     await p.register(name, "correct-horse-42");
     await p.page.click(sel("logout"));
@@ -63,9 +41,9 @@ describe("signing in", () => {
   });
 
   test("a taken username is refused inline", async () => {
-    const first = await open();
+    const first = await arena.open();
     const name = await first.register(uniqueName("taken"));
-    const second = await open();
+    const second = await arena.open();
     await second.page.fill(sel("auth-username"), name);
     await second.page.click(sel("auth-submit"));
     await second.waitForText("auth-error", /username is taken/i);
@@ -74,7 +52,7 @@ describe("signing in", () => {
   });
 
   test("a username with forbidden characters is refused inline", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.page.fill(sel("auth-username"), "bad name <script>");
     await p.page.click(sel("auth-submit"));
     await p.locator("auth-error").waitFor({ state: "visible" });
@@ -84,7 +62,7 @@ describe("signing in", () => {
   });
 
   test("an empty username or a login without password never reaches the server", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.page.click(sel("auth-submit"));
     await p.waitForText("auth-error", "Pick a username.");
     await p.page.click(sel("auth-mode-login"));
@@ -96,7 +74,7 @@ describe("signing in", () => {
 
 describe("lobbies", () => {
   test("live stats show numbers and refresh", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.waitForText("stat-active-games", /^\d+$/);
     await p.waitForText("stat-online-players", /^\d+$/);
     await p.register();
@@ -105,7 +83,7 @@ describe("lobbies", () => {
   });
 
   test("the leaderboard is collapsed until opened", async () => {
-    const p = await open();
+    const p = await arena.open();
     assert.equal(await p.locator("leaderboard-list").isVisible(), false);
     await p.page.click(sel("leaderboard-toggle"));
     await p.locator("leaderboard-list").waitFor({ state: "visible" });
@@ -115,7 +93,7 @@ describe("lobbies", () => {
   });
 
   test("a new player sees no stats card and no history", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.register();
     await p.page.waitForTimeout(1000);
     assert.equal(await p.locator("stats-card").isVisible(), false);
@@ -123,8 +101,8 @@ describe("lobbies", () => {
   });
 
   test("an open game is listed for others, not for its creator, and goes away when cancelled", async () => {
-    const host = await open();
-    const other = await open();
+    const host = await arena.open();
+    const other = await arena.open();
     await host.register(uniqueName("host"));
     await other.register(uniqueName("other"));
     const link = await host.createGame();
@@ -143,7 +121,7 @@ describe("lobbies", () => {
   });
 
   test("a refresh while waiting for an opponent brings the waiting card back", async () => {
-    const host = await open();
+    const host = await arena.open();
     await host.register();
     const link = await host.createGame();
     await host.page.reload();
@@ -156,7 +134,7 @@ describe("lobbies", () => {
 
 describe("navigation and storage", () => {
   test("exactly one screen is visible, and a refresh of the game lobby keeps it", async () => {
-    const p = await open();
+    const p = await arena.open();
     assert.deepEqual(await p.visibleScreens(), ["screen-lobby"]);
     const name = await p.register();
     await p.page.reload();
@@ -166,7 +144,7 @@ describe("navigation and storage", () => {
   });
 
   test("a refresh of the sign-in screen keeps it", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.page.reload();
     await p.waitForScreen("lobby");
     assert.deepEqual(await p.visibleScreens(), ["screen-lobby"]);
@@ -174,7 +152,7 @@ describe("navigation and storage", () => {
   });
 
   test("corrupt storage falls back to the sign-in screen", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.page.evaluate(() => {
       localStorage.setItem("c4arena.session", "{not json");
       sessionStorage.setItem("c4arena.view", "][");
@@ -187,7 +165,7 @@ describe("navigation and storage", () => {
   });
 
   test("partial or stale storage falls back to the sign-in screen", async () => {
-    const p = await open();
+    const p = await arena.open();
     await p.page.evaluate(() => {
       localStorage.setItem("c4arena.session", JSON.stringify({ playerId: null, username: "ghost" }));
       sessionStorage.setItem("c4arena.view", JSON.stringify({ screen: "game" }));
@@ -205,10 +183,10 @@ describe("navigation and storage", () => {
   });
 
   test("a join link opened while logged out asks for a name, then joins", async () => {
-    const host = await open();
+    const host = await arena.open();
     await host.register();
     const link = await host.createGame();
-    const guest = await open({ path: `/${new URL(link).search}` });
+    const guest = await arena.open({ path: `/${new URL(link).search}` });
     await guest.waitForScreen("lobby");
     await guest.locator("auth-notice").waitFor({ state: "visible" });
     await guest.page.fill(sel("auth-username"), uniqueName("inv"));
@@ -223,12 +201,12 @@ describe("navigation and storage", () => {
 describe("phone width", () => {
   test("the sign-in screen, the lobby and a game fit 360 px without horizontal scrolling", async () => {
     const viewport = { width: 360, height: 740 };
-    const host = await open({ viewport });
+    const host = await arena.open({ viewport });
     assert.ok((await horizontalOverflow(host.page)) <= 0, "sign-in screen overflows");
     await host.register(uniqueName("phone"));
     assert.ok((await horizontalOverflow(host.page)) <= 0, "game lobby overflows");
 
-    const guest = await open({ viewport });
+    const guest = await arena.open({ viewport });
     await guest.register();
     const link = await host.createGame();
     assert.ok((await horizontalOverflow(host.page)) <= 0, "waiting card overflows");

@@ -4,45 +4,20 @@
 // in `seq` and asks for a sync).
 
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { startCluster } from "../harness.mjs";
-import { launchBrowser, Player, sel, startGame, uniqueName } from "../helpers.mjs";
+import { describe, test } from "node:test";
+import { useArena } from "../setup.mjs";
+import { sel, startGame } from "../helpers.mjs";
 
-let cluster;
-let browser;
-const players = [];
-
-async function registeredPair() {
-  const host = await Player.open(browser, cluster.url);
-  const guest = await Player.open(browser, cluster.url);
-  players.push(host, guest);
-  await host.register(uniqueName("host"));
-  await guest.register(uniqueName("guest"));
-  return { host, guest };
-}
-
-before(async () => {
-  cluster = await startCluster();
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  await Promise.all(players.splice(0).map((p) => p.close()));
-});
-
-after(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
+const arena = useArena();
 
 describe("instances going away", () => {
   test("a rolling restart of both instances does not interrupt the game", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.drop(3);
 
     let discs = 1;
-    for (const instance of cluster.instances) {
+    for (const instance of arena.cluster.instances) {
       await instance.stop();
       await instance.start();
       // Whoever was connected to the restarted instance is back, on either instance.
@@ -55,12 +30,12 @@ describe("instances going away", () => {
   });
 
   test("during a full outage the board is disabled; afterwards play resumes where it was", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     await startGame(host, guest);
     await host.drop(2);
     await guest.drop(2);
 
-    await Promise.all(cluster.instances.map((instance) => instance.stop()));
+    await Promise.all(arena.cluster.instances.map((instance) => instance.stop()));
     try {
       for (const p of [host, guest]) {
         await p.waitForText("game-status", "Reconnecting…");
@@ -68,7 +43,7 @@ describe("instances going away", () => {
         await p.page.locator(`${sel("toast")}[data-key="connection"]`, { hasText: "Connection lost" }).waitFor({ state: "visible" });
       }
     } finally {
-      for (const instance of cluster.instances) await instance.start();
+      for (const instance of arena.cluster.instances) await instance.start();
     }
     await host.waitForText("game-status", "Your turn", 30_000);
     await guest.waitForText("game-status", "Opponent's turn", 30_000);
@@ -82,7 +57,7 @@ describe("instances going away", () => {
 
 describe("a lost broadcast", () => {
   test("a gap in seq makes the client resync and show the full board", async () => {
-    const { host, guest } = await registeredPair();
+    const { host, guest } = await arena.registeredPair();
     const sentByHost = [];
     let dropNextMove = false;
     await host.page.routeWebSocket(/\/ws\//, (ws) => {

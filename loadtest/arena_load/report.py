@@ -1,0 +1,129 @@
+"""Formatting figures and writing a run's section into docs/PERFORMANCE.md."""
+
+import os
+import re
+import subprocess
+
+from .common import REPO, REPORT, SetupError
+
+RUNS_BEGIN = "<!-- loadtest runs: begin (sections below are rewritten by loadtest/run.py) -->"
+RUNS_END = "<!-- loadtest runs: end -->"
+
+
+def parse_duration(text):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not m:
+        raise SetupError(f"bad duration {text!r} (use e.g. 60s, 2m)")
+    value, unit = float(m.group(1)), m.group(2) or "s"
+    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def fmt(x, digits=1):
+    if x is None:
+        return "–"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{x:,.{digits}f}"
+
+
+def trend(summary, name):
+    metric = (summary or {}).get("metrics", {}).get(name)
+    return metric["values"] if metric else None
+
+
+def counter(summary, name):
+    metric = (summary or {}).get("metrics", {}).get(name)
+    return int(metric["values"].get("count", 0)) if metric else 0
+
+
+def git_commit():
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "src", "migration", "Cargo.toml", "Cargo.lock"],
+                           cwd=REPO, capture_output=True, text=True).stdout.strip()
+    return (out.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty else "")
+
+
+def render_section(key, ctx):
+    a = ctx["args"]
+    lines = [f"<!-- run:{key} -->", f"### {ctx['title']}", ""]
+    where = ctx.get("where_text") or ("" if a.scenario == "idle" else
+                                      (" behind nginx" if ctx.get("via_nginx") else ", clients connect directly"))
+    lines.append(f"Measured {ctx['when']} on commit {ctx['commit']}, {os.cpu_count()} cores, "
+                 f"{a.instances} instance(s){where}; everything (load generator included) on this one machine.")
+    lines.append("")
+    lines.append(f"    {ctx['command']}")
+    lines.append("")
+    lines.append("| metric | value |")
+    lines.append("|---|---|")
+    for name, value in ctx["rows"]:
+        lines.append(f"| {name} | {value} |")
+    lines.append("")
+    if ctx.get("procs"):
+        lines.append("| process | CPU avg % | CPU peak % | RSS avg MiB | RSS max MiB |")
+        lines.append("|---|---|---|---|---|")
+        for name, u in ctx["procs"]:
+            if u is None:
+                continue
+            no_rss = name.startswith(("postgres", "machine", "other"))
+            rss_avg = "–" if no_rss else fmt(u["rss_avg"])
+            rss_max = "–" if no_rss else fmt(u["rss_max"])
+            lines.append(f"| {name} | {fmt(u['cpu_avg'])} | {fmt(u['cpu_peak'])} | {rss_avg} | {rss_max} |")
+        lines.append("")
+        lines.append("CPU: 100 % = one core. `postgres (all)` sums every PostgreSQL process on the machine, "
+                     "`machine` is the whole machine (/proc/stat) and `other processes` the part of it not listed "
+                     "above (other work on the machine during the run).")
+        lines.append("")
+    if ctx.get("verification"):
+        lines.append(f"Verification: {ctx['verification']}")
+        lines.append("")
+    if ctx.get("notes"):
+        for note in ctx["notes"]:
+            lines.append(note)
+        lines.append("")
+    lines.append(f"<!-- /run:{key} -->")
+    return "\n".join(lines)
+
+
+def update_report(key, section):
+    text = open(REPORT).read() if os.path.exists(REPORT) else "# Performance\n"
+    if RUNS_BEGIN not in text:
+        text = text.rstrip("\n") + f"\n\n## Measured runs\n\n{RUNS_BEGIN}\n{RUNS_END}\n"
+    start_tag, end_tag = f"<!-- run:{key} -->", f"<!-- /run:{key} -->"
+    if start_tag in text and end_tag in text:
+        before = text[: text.index(start_tag)]
+        after = text[text.index(end_tag) + len(end_tag):]
+        text = before + section + after
+    else:
+        text = text.replace(RUNS_END, section + "\n\n" + RUNS_END)
+    with open(REPORT, "w") as f:
+        f.write(text)
+
+
+def command_line(args):
+    parts = ["python3 loadtest/run.py", args.scenario, f"--instances {args.instances}"]
+    if args.scenario != "idle":
+        parts.append(f"--duration {args.duration}")
+    if args.vus:
+        parts.append(f"--vus {args.vus}")
+    if args.direct:
+        parts.append("--direct")
+    if args.scenario == "soak":
+        parts += [f"--sockets {args.sockets}", f"--ramp {args.ramp:g}"]
+    if args.think_ms:
+        parts.append(f"--think-ms {args.think_ms}")
+    if args.scenario == "idle":
+        parts.append(f"--idle-seconds {args.idle_seconds:g}")
+    if args.server_nodelay:
+        parts.append("--server-nodelay")
+    if args.pg_sslmode:
+        parts.append(f"--pg-sslmode {args.pg_sslmode}")
+    if args.strace:
+        parts.append(f"--strace {args.strace:g}")
+    if args.profile_redis:
+        parts.append(f"--profile-redis {args.profile_redis:g}")
+    if args.nginx_workers != 1:
+        parts.append(f"--nginx-workers {args.nginx_workers}")
+    parts += [f"--env {e}" for e in args.env] + [f"--server-env {e}" for e in args.server_env]
+    if args.label:
+        parts.append(f"--label {args.label}")
+    return " ".join(parts)
