@@ -13,7 +13,9 @@
 //! - [`cold`]: sea-orm entities and queries; settles each game once, in one transaction.
 //! - [`audit`]: the hash-chained, append-only JSONL event log, its chain heads anchored
 //!   in the database, and its verifier (chains, anchors, audit vs the moves table).
-//! - [`service`]: the use-cases, shared by REST and WebSocket; the move pipeline.
+//! - [`service`]: the use-cases, shared by REST and WebSocket, one type per concept
+//!   (`GameStore` with the game transaction, `Games`, `Matchmaking`, `Connections`,
+//!   `Sweeper`, `Views`, `Accounts`), held together by `AppState`.
 //! - [`api`]: poem-openapi resources, the WebSocket, errors mapped to HTTP in one place.
 //! - [`server`]: start-up, serving, graceful drain; [`config`] and [`telemetry`].
 //! - [`failpoint`]: named crash points for fault-injection tests (a test-only feature).

@@ -42,7 +42,7 @@ use crate::{
     hot::{
         connect_cluster, connect_single, HotError, HotStore, Keys, MemoryHotStore, RedisHotStore,
     },
-    service::Arena,
+    service::AppState,
     telemetry::Metrics,
 };
 
@@ -61,7 +61,7 @@ pub enum StartupError {
 
 /// A built instance, bound to its port, not yet serving.
 pub struct Application {
-    arena: Arc<Arena>,
+    state: Arc<AppState>,
     acceptor: GuardedAcceptor,
     addr: SocketAddr,
 }
@@ -342,12 +342,12 @@ impl AsyncWrite for GuardedStream {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let arena = Arc::new(build_arena(config).await?);
-        let bind = SocketAddr::new(arena.config.bind, arena.config.port);
+        let state = Arc::new(build_state(config).await?);
+        let bind = SocketAddr::new(state.config.bind, state.config.port);
         let acceptor = GuardedAcceptor {
             inner: TcpListener::bind(bind).into_acceptor().await?,
-            limits: arena.config.limits.clone(),
-            trusted_proxies: arena.config.trusted_proxies.clone(),
+            limits: state.config.limits.clone(),
+            trusted_proxies: state.config.trusted_proxies.clone(),
             open: Arc::default(),
         };
         let addr = acceptor
@@ -355,9 +355,9 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().copied())
             .unwrap_or(bind);
-        tracing::info!(%addr, instance = arena.instance(), cluster = arena.config.is_cluster(), "listening");
+        tracing::info!(%addr, instance = state.instance(), cluster = state.config.is_cluster(), "listening");
         Ok(Application {
-            arena,
+            state,
             acceptor,
             addr,
         })
@@ -367,8 +367,9 @@ impl Application {
         self.addr.port()
     }
 
-    pub fn arena(&self) -> Arc<Arena> {
-        Arc::clone(&self.arena)
+    /// The instance's services (tests reach the stores through it).
+    pub fn state(&self) -> Arc<AppState> {
+        Arc::clone(&self.state)
     }
 
     /// Serves until `shutdown` resolves, then drains (see the module doc).
@@ -376,21 +377,21 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let arena = Arc::clone(&self.arena);
-        arena
+        let state = Arc::clone(&self.state);
+        state
             .audit
-            .start_anchoring(arena.cold.clone(), arena.config.audit_anchor_interval)
+            .start_anchoring(state.cold.clone(), state.config.audit_anchor_interval)
             .await;
-        let sweeper = arena.spawn_sweeper();
-        let draining = Arc::clone(&self.arena);
+        let sweeper = state.sweeper.spawn(&state.drain);
+        let drain = state.drain.clone();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutdown requested; draining");
-            draining.start_draining();
+            drain.start();
         };
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                api::routes(Arc::clone(&arena)).around(app_addresses),
+                api::routes(Arc::clone(&state)).around(app_addresses),
                 signal,
                 Some(DRAIN_TIMEOUT),
             )
@@ -398,8 +399,8 @@ impl Application {
         if let Err(err) = sweeper.await {
             tracing::warn!(error = %err, "sweeper task failed");
         }
-        arena.audit.close().await;
-        arena.cold.clone().close().await;
+        state.audit.close().await;
+        state.cold.clone().close().await;
         tracing::info!("stopped");
         served
     }
@@ -453,7 +454,7 @@ fn app_page(path: &str, wants_page: bool) -> Option<&'static str> {
     (matches!(screen, "game" | "watch" | "replay" | "player") && named).then_some("/index.html")
 }
 
-async fn build_arena(config: Config) -> Result<Arena, StartupError> {
+async fn build_state(config: Config) -> Result<AppState, StartupError> {
     let metrics = Arc::new(Metrics::default());
     let cold =
         Cold::connect_with_pool(&config.database_url, config.database_pool_size.max(1)).await?;
@@ -487,5 +488,7 @@ async fn build_arena(config: Config) -> Result<Arena, StartupError> {
     };
     let audit =
         AuditLog::open(&config.audit_dir, &config.instance_id, Arc::clone(&metrics)).await?;
-    Ok(Arena::new(config, keys, hot, fanout, cold, audit, metrics))
+    Ok(AppState::new(
+        config, keys, hot, fanout, cold, audit, metrics,
+    ))
 }

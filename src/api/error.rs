@@ -67,34 +67,6 @@ pub enum ApiError {
     ),
 }
 
-impl ApiError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    pub fn body(&self) -> &ErrorBody {
-        match self {
-            Self::BadRequest(body)
-            | Self::Unauthorized(body)
-            | Self::Forbidden(body)
-            | Self::NotFound(body)
-            | Self::Conflict(body)
-            | Self::Unprocessable(body)
-            | Self::TooManyRequests(body, _)
-            | Self::Unavailable(body, _) => body,
-        }
-    }
-}
-
 /// HTTP status of each use-case error.
 pub fn status_of(err: &ServiceError) -> StatusCode {
     use ServiceError::*;
@@ -110,12 +82,16 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         TooManyAttempts { .. } | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Busy | Unavailable | ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Busy | Unavailable | Database(_) | HotStore(_) | ServerBusy { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     }
 }
 
 impl From<ServiceError> for ApiError {
+    /// The edge of every request: a store failure is logged (with its cause) here.
     fn from(err: ServiceError) -> Self {
+        err.report();
         let body = Json(ErrorBody::new(err.code(), err.to_string()));
         let retry_after = err.retry_after().as_ref().map(retry_secs);
         match status_of(&err) {

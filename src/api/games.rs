@@ -7,7 +7,7 @@ use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object
 use super::{auth::Caller, error::ApiError, ApiTags};
 use crate::service::{
     views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
-    Arena,
+    AppState, GameId,
 };
 
 #[derive(Object, Default)]
@@ -46,7 +46,7 @@ pub enum GameCreated {
 }
 
 pub struct GamesApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Games")]
@@ -60,7 +60,8 @@ impl GamesApi {
     ) -> Result<GameCreated, ApiError> {
         let player = auth.0;
         let view = self
-            .arena
+            .state
+            .games
             .create_game(&player, body.move_time_limit_secs)
             .await?;
         Ok(GameCreated::Created(Json(view)))
@@ -70,14 +71,16 @@ impl GamesApi {
     #[oai(path = "/games/:id/join", method = "post")]
     async fn join(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
         let player = auth.0;
-        Ok(Json(self.arena.join_game(&player, &id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.join_game(&player, &game_id).await?))
     }
 
     /// Cancel a waiting game (its creator only)
     #[oai(path = "/games/:id/cancel", method = "delete")]
     async fn cancel(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
         let player = auth.0;
-        Ok(Json(self.arena.cancel_game(&player, &id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.cancel_game(&player, &game_id).await?))
     }
 
     /// Play a move
@@ -101,9 +104,12 @@ impl GamesApi {
             ))));
         }
         let player = auth.0;
+        let column = self.state.games.column(body.column)?;
+        let game_id = GameId::parse(&id.0)?;
         Ok(Json(
-            self.arena
-                .play_move(&player, &id.0, body.player, body.column)
+            self.state
+                .games
+                .play_move(&player, &game_id, body.player, column)
                 .await?,
         ))
     }
@@ -112,13 +118,14 @@ impl GamesApi {
     #[oai(path = "/games/:id/resign", method = "post")]
     async fn resign(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
         let player = auth.0;
-        Ok(Json(self.arena.resign(&player, &id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.resign(&player, &game_id).await?))
     }
 
     /// Games waiting for an opponent
     #[oai(path = "/games/waiting", method = "get")]
     async fn waiting(&self) -> Result<Json<Vec<WaitingGame>>, ApiError> {
-        Ok(Json(self.arena.waiting_games().await?))
+        Ok(Json(self.state.views.waiting_games().await?))
     }
 
     /// Recently ended games
@@ -127,25 +134,28 @@ impl GamesApi {
         &self,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u64>>,
     ) -> Result<Json<Vec<GameSummary>>, ApiError> {
-        Ok(Json(self.arena.recent_games(limit.0.unwrap_or(20)).await?))
+        Ok(Json(
+            self.state.views.recent_games(limit.0.unwrap_or(20)).await?,
+        ))
     }
 
     /// Games in progress, with viewer counts
     #[oai(path = "/games/live", method = "get")]
     async fn live(&self) -> Result<Json<Vec<LiveGame>>, ApiError> {
-        Ok(Json(self.arena.live_games().await?))
+        Ok(Json(self.state.views.live_games().await?))
     }
 
     /// The full state of a game
     #[oai(path = "/games/:id", method = "get")]
     async fn get(&self, id: Path<String>) -> Result<Json<GameView>, ApiError> {
-        Ok(Json(self.arena.game_view(&id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.views.game_view(&game_id).await?))
     }
 
     /// The short status of a game
     #[oai(path = "/games/:id/status", method = "get")]
     async fn status(&self, id: Path<String>) -> Result<Json<GameStatusView>, ApiError> {
-        let view = self.arena.game_view(&id.0).await?;
+        let view = self.state.views.game_view(&GameId::parse(&id.0)?).await?;
         Ok(Json(GameStatusView {
             game_id: view.game_id,
             status: view.status,
@@ -160,6 +170,7 @@ impl GamesApi {
     /// The moves of a game, in order (for replays)
     #[oai(path = "/games/:id/moves", method = "get")]
     async fn moves(&self, id: Path<String>) -> Result<Json<Vec<MoveRecord>>, ApiError> {
-        Ok(Json(self.arena.game_moves(&id.0).await?))
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.views.game_moves(&game_id).await?))
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use crate::service::Arena;
+use crate::service::AppState;
 
 #[derive(Object)]
 pub struct Health {
@@ -27,7 +27,7 @@ pub enum Readiness {
 }
 
 pub struct HealthApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Operations")]
@@ -37,7 +37,7 @@ impl HealthApi {
     async fn live(&self) -> Json<Health> {
         Json(Health {
             status: "ok".into(),
-            instance: self.arena.instance().to_string(),
+            instance: self.state.instance().to_string(),
             reason: None,
         })
     }
@@ -45,15 +45,14 @@ impl HealthApi {
     /// Readiness: both stores answer and the instance is not draining
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self) -> Readiness {
-        let instance = self.arena.instance().to_string();
-        let reason = if self.arena.is_draining() {
+        let instance = self.state.instance().to_string();
+        let reason = if self.state.drain.is_draining() {
             Some("draining".to_string())
         } else {
-            self.arena
-                .check_ready()
-                .await
-                .err()
-                .map(|err| err.to_string())
+            self.state.check_ready().await.err().map(|err| {
+                err.report();
+                err.to_string()
+            })
         };
         match reason {
             None => Readiness::Ready(Json(Health {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use poem_openapi::{param::Query, payload::Json, OpenApi};
 
 use super::{error::ApiError, ApiTags};
-use crate::service::{views::LeaderboardEntry, Arena};
+use crate::service::{views::LeaderboardEntry, AppState};
 
 pub struct LeaderboardApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Players")]
@@ -19,6 +19,8 @@ impl LeaderboardApi {
         &self,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u64>>,
     ) -> Result<Json<Vec<LeaderboardEntry>>, ApiError> {
-        Ok(Json(self.arena.leaderboard(limit.0.unwrap_or(10)).await?))
+        Ok(Json(
+            self.state.views.leaderboard(limit.0.unwrap_or(10)).await?,
+        ))
     }
 }

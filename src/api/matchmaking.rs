@@ -6,8 +6,8 @@ use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
 use super::{auth::Caller, error::ApiError, ApiTags};
 use crate::{
-    cold::PlayerRecord,
-    service::{views::MatchStatus, Arena, ServiceError},
+    cold::Player,
+    service::{views::MatchStatus, AppState, ServiceError},
 };
 
 /// The prototype's body; `player_id`, if sent, must be the caller.
@@ -17,12 +17,12 @@ pub struct JoinQueueRequest {
 }
 
 pub struct MatchmakingApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 impl MatchmakingApi {
     /// The caller, if `claimed` (a `player_id` in the path or body) is the caller's own.
-    fn caller(auth: Caller, claimed: Option<i64>) -> Result<PlayerRecord, ApiError> {
+    fn caller(auth: Caller, claimed: Option<i64>) -> Result<Player, ApiError> {
         if claimed.is_some_and(|id| id != auth.0.id) {
             return Err(ServiceError::NotYourself.into());
         }
@@ -42,7 +42,7 @@ impl MatchmakingApi {
         body: Json<JoinQueueRequest>,
     ) -> Result<Json<MatchStatus>, ApiError> {
         let player = Self::caller(auth, body.player_id)?;
-        Ok(Json(self.arena.matchmaking_join(&player).await?))
+        Ok(Json(self.state.matchmaking.join(&player).await?))
     }
 
     /// Where the caller stands in matchmaking
@@ -53,7 +53,7 @@ impl MatchmakingApi {
         player_id: Path<i64>,
     ) -> Result<Json<MatchStatus>, ApiError> {
         let player = Self::caller(auth, Some(player_id.0))?;
-        Ok(Json(self.arena.matchmaking_status(&player).await?))
+        Ok(Json(self.state.matchmaking.status(&player).await?))
     }
 
     /// Leave the matchmaking queue
@@ -64,6 +64,6 @@ impl MatchmakingApi {
         player_id: Path<i64>,
     ) -> Result<Json<MatchStatus>, ApiError> {
         let player = Self::caller(auth, Some(player_id.0))?;
-        Ok(Json(self.arena.matchmaking_leave(&player).await?))
+        Ok(Json(self.state.matchmaking.leave(&player).await?))
     }
 }

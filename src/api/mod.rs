@@ -29,7 +29,7 @@ use poem::{
 };
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::{service::Arena, telemetry::LiveGauges};
+use crate::{service::AppState, telemetry::LiveGauges};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -47,31 +47,31 @@ pub enum ApiTags {
 }
 
 /// The OpenAPI service listing every REST endpoint.
-pub fn openapi(arena: &Arc<Arena>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+pub fn openapi(state: &Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     let api = (
         players::PlayersApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         sessions::SessionsApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         games::GamesApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         leaderboard::LeaderboardApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         matchmaking::MatchmakingApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         stats::StatsApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         health::HealthApi {
-            arena: Arc::clone(arena),
+            state: Arc::clone(state),
         },
         profiles::ProfilesApi {
-            profiles: crate::service::profiles::Profiles::new(arena.cold.clone()),
+            state: Arc::clone(state),
         },
     );
     OpenApiService::new(api, "Connect 4 Arena", env!("CARGO_PKG_VERSION"))
@@ -83,8 +83,8 @@ pub fn openapi(arena: &Arc<Arena>) -> OpenApiService<impl poem_openapi::OpenApi,
 }
 
 /// Every route of an instance.
-pub fn routes(arena: Arc<Arena>) -> impl Endpoint {
-    let api = openapi(&arena);
+pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+    let api = openapi(&state);
     let policies = Arc::new(headers::Policies::new(&api.swagger_ui_html()));
     let mut route = Route::new()
         .nest("/docs", api.swagger_ui())
@@ -92,11 +92,11 @@ pub fn routes(arena: Arc<Arena>) -> impl Endpoint {
         .at("/metrics", get(metrics))
         .at("/ws/lobby", get(ws::lobby_socket))
         .at("/ws/:game_id", get(ws::game_socket));
-    route = mount_static(route.nest("/", api), &arena.config.static_dir);
+    route = mount_static(route.nest("/", api), &state.config.static_dir);
     route
         .around(limit_body)
         .around(serve_index)
-        .data(arena)
+        .data(state)
         .catch_all_error(|err| async move { error::render_error(err) })
         .around(move |next, req| headers::security_headers(next, req, Arc::clone(&policies)))
 }
@@ -172,16 +172,16 @@ fn mount_static(mut route: Route, dir: &Path) -> Route {
 
 /// Prometheus metrics of this instance.
 #[handler]
-async fn metrics(arena: Data<&Arc<Arena>>) -> Response {
-    let stats = arena.cluster_stats().await.ok();
+async fn metrics(state: Data<&Arc<AppState>>) -> Response {
+    let stats = state.views.cluster_stats().await.ok();
     let live = LiveGauges {
         games_active: stats.as_ref().map_or(0, |s| s.active_games),
         matchmaking_queue_size: stats.as_ref().map_or(0, |s| s.queue_size),
     };
 
-    arena
+    state
         .metrics
-        .render(arena.instance(), &live)
+        .render(state.instance(), &live)
         .with_content_type(crate::telemetry::CONTENT_TYPE)
         .into_response()
 }

@@ -8,10 +8,10 @@ use poem::Request;
 
 use super::{auth::Caller, client::client_address, error::ApiError, ApiTags};
 use crate::{
-    cold::PlayerRecord,
+    cold::Player,
     service::{
         views::{ActiveGame, HistoryEntry, PlayerStats},
-        Arena, Registered, ServiceError,
+        AppState, Password, Registered, ServiceError, Username,
     },
 };
 
@@ -38,7 +38,7 @@ pub struct PlayerSession {
 impl From<Registered> for PlayerSession {
     fn from(registered: Registered) -> Self {
         PlayerSession {
-            guest: registered.player.password_hash.is_none(),
+            guest: registered.player.guest,
             id: registered.player.id,
             username: registered.player.username,
             elo_rating: registered.player.elo_rating,
@@ -56,10 +56,10 @@ pub struct Me {
     pub guest: bool,
 }
 
-impl From<PlayerRecord> for Me {
-    fn from(player: PlayerRecord) -> Self {
+impl From<Player> for Me {
+    fn from(player: Player) -> Self {
         Me {
-            guest: player.password_hash.is_none(),
+            guest: player.guest,
             id: player.id,
             username: player.username,
             elo_rating: player.elo_rating,
@@ -75,7 +75,7 @@ pub enum Created {
 }
 
 pub struct PlayersApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Players")]
@@ -91,11 +91,12 @@ impl PlayersApi {
         req: &Request,
         body: Json<RegisterRequest>,
     ) -> Result<Created, ApiError> {
-        let client = client_address(req, &self.arena.config.trusted_proxies);
-        let registered = self
-            .arena
-            .register(&body.username, body.password.as_deref(), client)
-            .await?;
+        let client = client_address(req, &self.state.config.trusted_proxies);
+        let accounts = &self.state.accounts;
+        accounts.admit(client).await?;
+        let username = Username::parse(&body.username)?;
+        let password = body.password.as_deref().map(Password::parse).transpose()?;
+        let registered = accounts.register(&username, password.as_ref()).await?;
         Ok(Created::Created(Json(registered.into())))
     }
 
@@ -108,7 +109,7 @@ impl PlayersApi {
     /// A player's statistics
     #[oai(path = "/players/:id/stats", method = "get")]
     async fn stats(&self, id: Path<i64>) -> Result<Json<PlayerStats>, ApiError> {
-        Ok(Json(self.arena.player_stats(id.0).await?))
+        Ok(Json(self.state.views.player_stats(id.0).await?))
     }
 
     /// A player's games, newest first, with the result from that player's side
@@ -119,7 +120,8 @@ impl PlayersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u64>>,
     ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
         Ok(Json(
-            self.arena
+            self.state
+                .views
                 .player_history(id.0, limit.0.unwrap_or(20))
                 .await?,
         ))
@@ -130,7 +132,7 @@ impl PlayersApi {
     /// "No game" is a normal answer (200 with `null`), not an error.
     #[oai(path = "/players/:id/active-game", method = "get")]
     async fn active_game(&self, id: Path<i64>) -> Result<Json<Option<ActiveGame>>, ApiError> {
-        match self.arena.active_game(id.0).await {
+        match self.state.views.active_game(id.0).await {
             Ok(game) => Ok(Json(Some(game))),
             Err(ServiceError::NoActiveGame) => Ok(Json(None)),
             Err(err) => Err(err.into()),

@@ -1,13 +1,18 @@
 //! `/profiles`: a player's public profile by username — record, rating history, and the
 //! record against another player — for the app's profile page (`/player/<name>`).
 
+use std::sync::Arc;
+
 use poem_openapi::{param::Path, payload::Json, OpenApi};
 
 use super::{error::ApiError, ApiTags};
-use crate::service::profiles::{HeadToHeadRecord, PlayerProfile, Profiles};
+use crate::service::{
+    profiles::{HeadToHeadRecord, PlayerProfile},
+    AppState,
+};
 
 pub struct ProfilesApi {
-    pub profiles: Profiles,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Players")]
@@ -17,7 +22,7 @@ impl ProfilesApi {
     /// The username matches regardless of case; 404 `player_not_found` if nobody has it.
     #[oai(path = "/profiles/:username", method = "get")]
     async fn profile(&self, username: Path<String>) -> Result<Json<PlayerProfile>, ApiError> {
-        Ok(Json(self.profiles.profile(&username.0).await?))
+        Ok(Json(self.state.profiles.profile(&username.0).await?))
     }
 
     /// Finished games between two players, counted from the first one's side
@@ -28,7 +33,10 @@ impl ProfilesApi {
         opponent: Path<String>,
     ) -> Result<Json<HeadToHeadRecord>, ApiError> {
         Ok(Json(
-            self.profiles.head_to_head(&username.0, &opponent.0).await?,
+            self.state
+                .profiles
+                .head_to_head(&username.0, &opponent.0)
+                .await?,
         ))
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::{auth::Caller, error::ApiError, ApiTags};
-use crate::service::{views::ClusterStats, Arena};
+use crate::service::{views::ClusterStats, AppState};
 
 #[derive(Object)]
 pub struct HeartbeatReply {
@@ -14,7 +14,7 @@ pub struct HeartbeatReply {
 }
 
 pub struct StatsApi {
-    pub arena: Arc<Arena>,
+    pub state: Arc<AppState>,
 }
 
 #[OpenApi(tag = "ApiTags::Stats")]
@@ -22,7 +22,7 @@ impl StatsApi {
     /// Counters over the whole cluster
     #[oai(path = "/stats", method = "get")]
     async fn stats(&self) -> Result<Json<ClusterStats>, ApiError> {
-        Ok(Json(self.arena.cluster_stats().await?))
+        Ok(Json(self.state.views.cluster_stats().await?))
     }
 
     /// Mark the caller online
@@ -30,7 +30,7 @@ impl StatsApi {
     async fn heartbeat(&self, auth: Caller) -> Result<Json<HeartbeatReply>, ApiError> {
         let player = auth.0;
         Ok(Json(HeartbeatReply {
-            online_players: self.arena.heartbeat(player.id).await?,
+            online_players: self.state.connections.heartbeat(player.id).await?,
         }))
     }
 }

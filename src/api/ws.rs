@@ -13,6 +13,7 @@
 //! buffers keep 10k sockets cheap.
 
 use std::{
+    ops::ControlFlow,
     sync::{atomic::Ordering::Relaxed, Arc},
     time::Instant,
 };
@@ -30,12 +31,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ApiError;
 use crate::{
-    cold::PlayerRecord,
-    fanout::RoomEvent,
+    cold::Player,
+    fanout::{RoomEvent, Subscription},
     game::Seat,
     service::{
         events::{self, ClientMessage},
-        Arena, Role, ServiceError, SocketPresence, PRESENCE_REFRESH,
+        AppState, GameId, Role, ServiceError, ServiceResult, SocketPresence, PRESENCE_REFRESH,
     },
 };
 
@@ -69,17 +70,21 @@ fn socket_config() -> WebSocketConfig {
 pub async fn game_socket(
     Path(game_id): Path<String>,
     ws: WebSocket,
-    arena: Data<&Arc<Arena>>,
+    state: Data<&Arc<AppState>>,
 ) -> Response {
-    let arena = Arc::clone(arena.0);
-    if let Err(err) = arena.game_view(&game_id).await {
+    let state = Arc::clone(state.0);
+    let game_id = match GameId::parse(&game_id) {
+        Ok(game_id) => game_id,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    if let Err(err) = state.views.game_view(&game_id).await {
         return ApiError::from(err).into_response();
     }
-    if arena.is_draining() {
+    if state.drain.is_draining() {
         return ApiError::from(ServiceError::Unavailable).into_response();
     }
     ws.config(socket_config())
-        .on_upgrade(move |socket| async move { GameSocket::new(arena, game_id).run(socket).await })
+        .on_upgrade(move |socket| async move { GameSocket::new(state, game_id).run(socket).await })
         .into_response()
 }
 
@@ -106,6 +111,14 @@ struct RateLimit {
 }
 
 impl RateLimit {
+    fn new() -> RateLimit {
+        RateLimit {
+            tokens: RATE_BURST,
+            last: Instant::now(),
+            refused: 0,
+        }
+    }
+
     fn allow(&mut self) -> bool {
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * RATE_PER_SECOND)
@@ -122,49 +135,54 @@ impl RateLimit {
 }
 
 struct GameSocket {
-    arena: Arc<Arena>,
-    game_id: String,
+    state: Arc<AppState>,
+    game_id: GameId,
     id: u64,
-    player: Option<PlayerRecord>,
-    seat: Option<Seat>,
+    player: Option<Player>,
     presence: Option<SocketPresence>,
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocketStream, Message>;
+type Stream = futures_util::stream::SplitStream<WebSocketStream>;
+/// Why a socket's loop ends: the close frame to send, if any.
+type Close = Option<(CloseCode, String)>;
+
+/// A full `state` owed to the client after events may have been lost, retried with
+/// back-off until one goes out (the hot store may reconnect after the fan-out did).
+struct Resync {
+    pending: bool,
+    wait: std::time::Duration,
+}
 
 impl GameSocket {
-    fn new(arena: Arc<Arena>, game_id: String) -> GameSocket {
-        let id = arena.next_socket_id();
+    fn new(state: Arc<AppState>, game_id: GameId) -> GameSocket {
+        let id = state.connections.next_socket_id();
         GameSocket {
-            arena,
+            state,
             game_id,
             id,
             player: None,
-            seat: None,
             presence: None,
         }
     }
 
     async fn run(mut self, socket: WebSocketStream) {
-        self.arena.metrics.open_sockets.fetch_add(1, Relaxed);
+        self.state.metrics.open_sockets.fetch_add(1, Relaxed);
         let (mut sink, mut stream) = socket.split();
         let close = self.serve(&mut sink, &mut stream).await;
         if let Some(close) = close {
             let _ = sink.send(Message::Close(Some(close))).await;
         }
         let _ = sink.close().await;
-        self.leave().await;
-        self.arena.metrics.open_sockets.fetch_sub(1, Relaxed);
+        if let Some(presence) = self.presence.take() {
+            self.state.connections.leave(presence).await;
+        }
+        self.state.metrics.open_sockets.fetch_sub(1, Relaxed);
     }
 
     /// Serves until the client leaves or the socket must close (returns the close frame).
-    async fn serve(
-        &mut self,
-        sink: &mut Sink,
-        stream: &mut futures_util::stream::SplitStream<WebSocketStream>,
-    ) -> Option<(CloseCode, String)> {
-        let channel = self.arena.keys.game_channel(&self.game_id);
-        let mut room = match self.arena.fanout.subscribe(&channel).await {
+    async fn serve(&mut self, sink: &mut Sink, stream: &mut Stream) -> Close {
+        let mut room = match self.state.broadcasts.subscribe_game(&self.game_id).await {
             Ok(room) => room,
             Err(err) => {
                 tracing::warn!(error = %err, game_id = %self.game_id, "socket could not join its room");
@@ -178,75 +196,139 @@ impl GameSocket {
         tokio::pin!(spectate);
         let mut refresh = tokio::time::interval(PRESENCE_REFRESH);
         refresh.tick().await;
-        let mut drain = self.arena.drain_watch();
-        let mut rate = RateLimit {
-            tokens: RATE_BURST,
-            last: Instant::now(),
-            refused: 0,
+        let mut drain = self.state.drain.watch();
+        let mut rate = RateLimit::new();
+        let mut resync = Resync {
+            pending: false,
+            wait: RESYNC_RETRY_FIRST,
         };
-        // A resync that could not load the state (the hot store reconnecting after the
-        // fan-out did) is tried again, with back-off, until one goes out.
-        let mut resync_wait = RESYNC_RETRY_FIRST;
-        let resync = tokio::time::sleep(std::time::Duration::ZERO);
-        tokio::pin!(resync);
-        let mut resync_pending = false;
+        let retry = tokio::time::sleep(std::time::Duration::ZERO);
+        tokio::pin!(retry);
         loop {
-            tokio::select! {
-                frame = stream.next() => match frame {
-                    None | Some(Ok(Message::Close(_))) => return None,
-                    Some(Err(err)) => {
-                        tracing::debug!(error = %err, "socket read failed");
-                        return refusal(&err);
-                    }
-                    Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
-                        let _ = self.send(sink, events::error_event(&format!("Message too large (max {MAX_MESSAGE} bytes)"), "message_too_large")).await;
-                        return Some((CloseCode::Size, "message too large".into()));
-                    }
-                    Some(Ok(Message::Text(text))) => {
-                        if !rate.allow() {
-                            if rate.refused > MAX_REFUSED {
-                                return Some((CloseCode::Policy, "rate limit".into()));
-                            }
-                            self.send(sink, events::error_event("Too many messages; slow down", "rate_limited")).await.ok()?;
-                            continue;
-                        }
-                        self.handle(sink, &text).await.ok()?;
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.send(sink, events::error_event("Binary frames are not supported; send JSON text", "invalid_message")).await.ok()?;
-                    }
-                    Some(Ok(_)) => {}
-                },
-                event = room.events.recv() => match event {
-                    Ok(RoomEvent::Event(text)) => {
-                        self.send(sink, text.to_string()).await.ok()?;
-                        self.arena.metrics.broadcasts_delivered.fetch_add(1, Relaxed);
-                    }
-                    Ok(RoomEvent::Resync) | Err(RecvError::Lagged(_)) => {
-                        resync_wait = RESYNC_RETRY_FIRST;
-                        resync_pending = !self.send_state(sink, Some("resync")).await.ok()?;
-                        resync.as_mut().reset(tokio::time::Instant::now() + resync_wait);
-                    }
-                    Err(RecvError::Closed) => return Some((CloseCode::Again, "reconnect".into())),
-                },
-                _ = &mut resync, if resync_pending => {
-                    resync_pending = !self.send_state(sink, Some("resync")).await.ok()?;
-                    resync_wait = (resync_wait * 2).min(RESYNC_RETRY_MAX);
-                    resync.as_mut().reset(tokio::time::Instant::now() + resync_wait);
+            let step = tokio::select! {
+                frame = stream.next() => self.on_frame(sink, frame, &mut rate).await,
+                event = room.events.recv() => self.on_event(sink, event, &mut resync, retry.as_mut()).await,
+                _ = &mut retry, if resync.pending => {
+                    self.retry_resync(sink, &mut resync, retry.as_mut()).await
                 }
                 _ = &mut spectate, if self.presence.is_none() => {
                     self.take_role(Role::Spectator).await;
+                    ControlFlow::Continue(())
                 },
                 _ = refresh.tick() => {
-                    if let Some(presence) = &self.presence {
-                        if let Err(err) = self.arena.socket_refresh(presence).await {
-                            tracing::warn!(error = %err, "presence refresh failed");
-                        }
-                    }
+                    self.refresh_presence().await;
+                    ControlFlow::Continue(())
                 },
                 _ = drain.changed() => {
-                    return Some((CloseCode::Restart, "server restarting; reconnect".into()));
+                    ControlFlow::Break(Some((CloseCode::Restart, "server restarting; reconnect".into())))
                 }
+            };
+            if let ControlFlow::Break(close) = step {
+                return close;
+            }
+        }
+    }
+
+    /// A frame from the client (or the end of the stream).
+    async fn on_frame(
+        &mut self,
+        sink: &mut Sink,
+        frame: Option<Result<Message, std::io::Error>>,
+        rate: &mut RateLimit,
+    ) -> ControlFlow<Close> {
+        let sent = match frame {
+            None | Some(Ok(Message::Close(_))) => return ControlFlow::Break(None),
+            Some(Err(err)) => {
+                tracing::debug!(error = %err, "socket read failed");
+                return ControlFlow::Break(refusal(&err));
+            }
+            Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
+                let message = format!("Message too large (max {MAX_MESSAGE} bytes)");
+                let _ = self
+                    .send(sink, events::error_event(&message, "message_too_large"))
+                    .await;
+                return ControlFlow::Break(Some((CloseCode::Size, "message too large".into())));
+            }
+            Some(Ok(Message::Text(text))) => {
+                if !rate.allow() {
+                    if rate.refused > MAX_REFUSED {
+                        return ControlFlow::Break(Some((CloseCode::Policy, "rate limit".into())));
+                    }
+                    let refused =
+                        events::error_event("Too many messages; slow down", "rate_limited");
+                    self.send(sink, refused).await
+                } else {
+                    self.handle(sink, &text).await
+                }
+            }
+            Some(Ok(Message::Binary(_))) => {
+                let message = "Binary frames are not supported; send JSON text";
+                self.send(sink, events::error_event(message, "invalid_message"))
+                    .await
+            }
+            Some(Ok(_)) => Ok(()),
+        };
+        match sent {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(None),
+        }
+    }
+
+    /// An event of the game's room, forwarded; a full state when events were lost.
+    async fn on_event(
+        &mut self,
+        sink: &mut Sink,
+        event: Result<RoomEvent, RecvError>,
+        resync: &mut Resync,
+        retry: std::pin::Pin<&mut tokio::time::Sleep>,
+    ) -> ControlFlow<Close> {
+        match event {
+            Ok(RoomEvent::Event(text)) => {
+                if self.send(sink, text.to_string()).await.is_err() {
+                    return ControlFlow::Break(None);
+                }
+                self.state
+                    .metrics
+                    .broadcasts_delivered
+                    .fetch_add(1, Relaxed);
+                ControlFlow::Continue(())
+            }
+            Ok(RoomEvent::Resync) | Err(RecvError::Lagged(_)) => {
+                resync.wait = RESYNC_RETRY_FIRST;
+                let Ok(sent) = self.send_state(sink, Some("resync")).await else {
+                    return ControlFlow::Break(None);
+                };
+                resync.pending = !sent;
+                retry.reset(tokio::time::Instant::now() + resync.wait);
+                ControlFlow::Continue(())
+            }
+            Err(RecvError::Closed) => {
+                ControlFlow::Break(Some((CloseCode::Again, "reconnect".into())))
+            }
+        }
+    }
+
+    /// Tries a resync that could not be sent again, backing off.
+    async fn retry_resync(
+        &mut self,
+        sink: &mut Sink,
+        resync: &mut Resync,
+        retry: std::pin::Pin<&mut tokio::time::Sleep>,
+    ) -> ControlFlow<Close> {
+        let Ok(sent) = self.send_state(sink, Some("resync")).await else {
+            return ControlFlow::Break(None);
+        };
+        resync.pending = !sent;
+        resync.wait = (resync.wait * 2).min(RESYNC_RETRY_MAX);
+        retry.reset(tokio::time::Instant::now() + resync.wait);
+        ControlFlow::Continue(())
+    }
+
+    async fn refresh_presence(&self) {
+        if let Some(presence) = &self.presence {
+            if let Err(err) = self.state.connections.refresh(presence).await {
+                err.report();
+                tracing::warn!(error = %err, "presence refresh failed");
             }
         }
     }
@@ -255,16 +337,24 @@ impl GameSocket {
         sink.send(Message::Text(text)).await
     }
 
+    /// Sends a refusal or failure to this socket (a store failure is logged here, at
+    /// the edge).
+    async fn send_error(&self, sink: &mut Sink, err: &ServiceError) -> std::io::Result<()> {
+        err.report();
+        self.send(sink, events::error_event(&err.to_string(), err.code()))
+            .await
+    }
+
     /// Sends the full state (true), or the error that prevented it (false).
     async fn send_state(&self, sink: &mut Sink, reason: Option<&str>) -> std::io::Result<bool> {
-        let (text, sent) = match self.arena.game_view(&self.game_id).await {
+        match self.state.views.game_view(&self.game_id).await {
             Ok(view) => {
-                let presence = self.arena.presence(&self.game_id).await.ok();
-                (events::state_event(&view, presence.as_ref(), reason), true)
+                let presence = self.state.connections.presence(&self.game_id).await.ok();
+                let text = events::state_event(&view, presence.as_ref(), reason);
+                self.send(sink, text).await.map(|()| true)
             }
-            Err(err) => (events::error_event(&err.to_string(), err.code()), false),
-        };
-        self.send(sink, text).await.map(|()| sent)
+            Err(err) => self.send_error(sink, &err).await.map(|()| false),
+        }
     }
 
     /// Handles one client message. Refusals are answered on this socket only.
@@ -281,132 +371,78 @@ impl GameSocket {
             ClientMessage::Identify { token } => return self.identify(sink, &token).await,
             ClientMessage::Sync => return self.send_state(sink, Some("sync")).await.map(drop),
             ClientMessage::Ping => return self.send(sink, events::pong_event()).await,
-            ClientMessage::Move {
-                player: claimed,
-                column,
-            } => match &self.player {
-                Some(player) => self
-                    .arena
-                    .play_move(player, &self.game_id, claimed, column)
-                    .await
-                    .map(drop),
-                None => Err(ServiceError::Unauthorized),
-            },
-            ClientMessage::Rematch => match &self.player {
-                Some(player) => self.arena.vote_rematch(player, &self.game_id).await,
-                None => Err(ServiceError::Unauthorized),
-            },
-            ClientMessage::Resign => match &self.player {
-                Some(player) => self.arena.resign(player, &self.game_id).await.map(drop),
-                None => Err(ServiceError::Unauthorized),
-            },
+            message => self.act(message).await,
         };
         match outcome {
             Ok(()) => Ok(()),
             Err(ServiceError::Unauthorized) if self.player.is_none() => {
-                self.send(
-                    sink,
-                    events::error_event(
-                        "Identify first: {\"action\":\"identify\",\"token\":…}",
-                        "unauthorized",
-                    ),
-                )
-                .await
-            }
-            Err(err) => {
-                self.send(sink, events::error_event(&err.to_string(), err.code()))
+                let message = "Identify first: {\"action\":\"identify\",\"token\":…}";
+                self.send(sink, events::error_event(message, "unauthorized"))
                     .await
             }
+            Err(err) => self.send_error(sink, &err).await,
+        }
+    }
+
+    /// A move, rematch vote or resignation, for the identified player.
+    async fn act(&self, message: ClientMessage) -> ServiceResult<()> {
+        let player = self.player.as_ref().ok_or(ServiceError::Unauthorized)?;
+        let games = &self.state.games;
+        match message {
+            ClientMessage::Move {
+                player: claimed,
+                column,
+            } => {
+                let column = games.column(column)?;
+                games
+                    .play_move(player, &self.game_id, claimed, column)
+                    .await
+                    .map(drop)
+            }
+            ClientMessage::Rematch => games.vote_rematch(player, &self.game_id).await,
+            ClientMessage::Resign => games.resign(player, &self.game_id).await.map(drop),
+            ClientMessage::Identify { .. } | ClientMessage::Sync | ClientMessage::Ping => Ok(()),
         }
     }
 
     async fn identify(&mut self, sink: &mut Sink, token: &str) -> std::io::Result<()> {
-        let player = match self.arena.authenticate(token).await {
+        let player = match self.state.accounts.authenticate(token).await {
             Ok(player) => player,
-            Err(err) => {
-                return self
-                    .send(sink, events::error_event(&err.to_string(), err.code()))
-                    .await
-            }
+            Err(err) => return self.send_error(sink, &err).await,
         };
-        let seat = match self.arena.game_view(&self.game_id).await {
+        let seat = match self.state.views.game_view(&self.game_id).await {
             Ok(view) if view.player1.id == player.id => Some(Seat::One),
             Ok(view) if view.player2.as_ref().is_some_and(|p| p.id == player.id) => Some(Seat::Two),
             _ => None,
         };
-        let _ = self.arena.heartbeat(player.id).await;
+        if let Err(err) = self.state.connections.heartbeat(player.id).await {
+            err.report();
+        }
         self.send(
             sink,
             events::identified_event(seat.map(Seat::number), player.id),
         )
         .await?;
-        self.seat = seat;
         self.player = Some(player);
-        if let Some(seat) = seat {
-            if let Err(err) = self.arena.seat_connected(&self.game_id, seat).await {
-                tracing::warn!(error = %err, "clearing the abandonment timer failed");
-            }
-        }
         self.take_role(seat.map(Role::Player).unwrap_or(Role::Spectator))
             .await;
         self.send_state(sink, Some("identified")).await.map(drop)
     }
 
-    /// Records this socket's role in the game's presence and tells everyone (a seat
-    /// connecting, or the viewer count changing).
+    /// Takes part in the game's presence as `role` (see [`crate::service::Connections::enter`]).
     async fn take_role(&mut self, role: Role) {
-        if self.presence.as_ref().map(|p| p.role) == Some(role) {
-            return;
-        }
-        let previous = self.presence.take();
-        if let Some(old) = &previous {
-            let _ = self.arena.socket_left(old).await;
-        }
-        self.presence = self
-            .arena
-            .socket_joined(&self.game_id, role, self.id)
-            .await
-            .ok();
-        let seat = match role {
-            Role::Player(seat) => seat,
-            Role::Spectator => return self.arena.announce_viewers(&self.game_id, true),
-        };
         let player_id = self.player.as_ref().map(|p| p.id);
-        if let Err(err) = self
-            .arena
-            .announce_presence(&self.game_id, Some(seat), player_id, true)
-            .await
-        {
-            tracing::warn!(error = %err, "presence announcement failed");
-        }
-    }
-
-    async fn leave(&mut self) {
-        let Some(presence) = self.presence.take() else {
-            return;
-        };
-        if let Err(err) = self.arena.socket_left(&presence).await {
-            tracing::warn!(error = %err, "presence removal failed");
-        }
-        if presence.role == Role::Spectator {
-            return self.arena.announce_viewers(&self.game_id, false);
-        }
-        if let Some(seat) = self.seat {
-            let player_id = self.player.as_ref().map(|p| p.id);
-            // A draining instance's sockets move to another instance: no grace timer.
-            if !self.arena.is_draining() {
-                if let Err(err) = self.arena.seat_disconnected(&self.game_id, seat).await {
-                    tracing::warn!(error = %err, "starting the abandonment timer failed");
-                }
-            }
-            if let Err(err) = self
-                .arena
-                .announce_presence(&self.game_id, Some(seat), player_id, false)
-                .await
-            {
-                tracing::warn!(error = %err, "presence announcement failed");
-            }
-        }
+        self.presence = self
+            .state
+            .connections
+            .enter(
+                self.presence.take(),
+                &self.game_id,
+                role,
+                player_id,
+                self.id,
+            )
+            .await;
     }
 }
 
@@ -434,7 +470,7 @@ mod tests {
 /// perhaps empty, or the socket fell behind): the client is told with
 /// `{"type":"resync"}` and re-checks its matchmaking status (rejoining the queue if
 /// the server no longer has its search). `None` once the room is gone.
-async fn lobby_event(subscription: &mut crate::fanout::Subscription) -> Option<Arc<str>> {
+async fn lobby_event(subscription: &mut Subscription) -> Option<Arc<str>> {
     match subscription.events.recv().await {
         Ok(RoomEvent::Event(text)) => Some(text),
         Ok(RoomEvent::Resync) | Err(RecvError::Lagged(_)) => {
@@ -448,40 +484,32 @@ async fn lobby_event(subscription: &mut crate::fanout::Subscription) -> Option<A
 /// (`{"type":"matched","game_id","my_player"}` when matchmaking pairs it,
 /// `{"type":"resync"}` when events may have been lost).
 #[handler]
-pub async fn lobby_socket(ws: WebSocket, arena: Data<&Arc<Arena>>) -> Response {
-    let arena = Arc::clone(arena.0);
-    if arena.is_draining() {
+pub async fn lobby_socket(ws: WebSocket, state: Data<&Arc<AppState>>) -> Response {
+    let state = Arc::clone(state.0);
+    if state.drain.is_draining() {
         return ApiError::from(ServiceError::Unavailable).into_response();
     }
     ws.config(socket_config())
-        .on_upgrade(move |socket| lobby(arena, socket))
+        .on_upgrade(move |socket| lobby(state, socket))
         .into_response()
 }
 
-async fn lobby(arena: Arc<Arena>, socket: WebSocketStream) {
-    arena.metrics.open_sockets.fetch_add(1, Relaxed);
+async fn lobby(state: Arc<AppState>, socket: WebSocketStream) {
+    state.metrics.open_sockets.fetch_add(1, Relaxed);
     let (mut sink, mut stream) = socket.split();
-    let close = serve_lobby(&arena, &mut sink, &mut stream).await;
+    let close = serve_lobby(&state, &mut sink, &mut stream).await;
     if let Some(close) = close {
         let _ = sink.send(Message::Close(Some(close))).await;
     }
     let _ = sink.close().await;
-    arena.metrics.open_sockets.fetch_sub(1, Relaxed);
+    state.metrics.open_sockets.fetch_sub(1, Relaxed);
 }
 
-async fn serve_lobby(
-    arena: &Arena,
-    sink: &mut Sink,
-    stream: &mut futures_util::stream::SplitStream<WebSocketStream>,
-) -> Option<(CloseCode, String)> {
-    let mut drain = arena.drain_watch();
-    let mut rate = RateLimit {
-        tokens: RATE_BURST,
-        last: Instant::now(),
-        refused: 0,
-    };
+async fn serve_lobby(state: &AppState, sink: &mut Sink, stream: &mut Stream) -> Close {
+    let mut drain = state.drain.watch();
+    let mut rate = RateLimit::new();
     let mut room = None;
-    let identify_by = tokio::time::sleep(arena.config.limits.ws_identify_timeout);
+    let identify_by = tokio::time::sleep(state.config.limits.ws_identify_timeout);
     tokio::pin!(identify_by);
     loop {
         let identified = room.is_some();
@@ -502,21 +530,7 @@ async fn serve_lobby(
                         }
                         continue;
                     }
-                    let reply = match ClientMessage::decode(&text) {
-                        Ok(ClientMessage::Identify { token }) => match arena.authenticate(&token).await {
-                            Ok(player) => match arena.fanout.subscribe(&arena.keys.player_channel(player.id)).await {
-                                Ok(subscription) => {
-                                    room = Some(subscription);
-                                    events::identified_event(None, player.id)
-                                }
-                                Err(_) => events::error_event("Try again", "unavailable"),
-                            },
-                            Err(err) => events::error_event(&err.to_string(), err.code()),
-                        },
-                        Ok(ClientMessage::Ping) => events::pong_event(),
-                        Ok(_) => events::error_event("The lobby socket only takes identify and ping", "unknown_action"),
-                        Err(err) => events::error_event(&err.to_string(), err.code()),
-                    };
+                    let reply = lobby_reply(state, &text, &mut room).await;
                     sink.send(Message::Text(reply)).await.ok()?;
                 }
                 Some(Ok(_)) => {}
@@ -524,7 +538,7 @@ async fn serve_lobby(
             event = next_event => match event {
                 Some(Some(text)) => {
                     sink.send(Message::Text(text.to_string())).await.ok()?;
-                    arena.metrics.broadcasts_delivered.fetch_add(1, Relaxed);
+                    state.metrics.broadcasts_delivered.fetch_add(1, Relaxed);
                 }
                 Some(None) => return Some((CloseCode::Again, "reconnect".into())),
                 None => {}
@@ -534,5 +548,31 @@ async fn serve_lobby(
             }
             _ = drain.changed() => return Some((CloseCode::Restart, "server restarting; reconnect".into())),
         }
+    }
+}
+
+/// The answer to a lobby socket's message; `identify` subscribes it to the player's
+/// own events.
+async fn lobby_reply(state: &AppState, text: &str, room: &mut Option<Subscription>) -> String {
+    match ClientMessage::decode(text) {
+        Ok(ClientMessage::Identify { token }) => match state.accounts.authenticate(&token).await {
+            Ok(player) => match state.broadcasts.subscribe_player(player.id).await {
+                Ok(subscription) => {
+                    *room = Some(subscription);
+                    events::identified_event(None, player.id)
+                }
+                Err(_) => events::error_event("Try again", "unavailable"),
+            },
+            Err(err) => {
+                err.report();
+                events::error_event(&err.to_string(), err.code())
+            }
+        },
+        Ok(ClientMessage::Ping) => events::pong_event(),
+        Ok(_) => events::error_event(
+            "The lobby socket only takes identify and ping",
+            "unknown_action",
+        ),
+        Err(err) => events::error_event(&err.to_string(), err.code()),
     }
 }

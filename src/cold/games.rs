@@ -4,15 +4,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use super::{
     entities::{game, player, rating, stored_move},
     Cold, ColdError,
 };
-use crate::game::{rating_changes, EndReason, GameScore, GameStatus, Seat};
+use crate::game::{score_of, EndReason, GameStatus, Seat, SeatResult, Settlement};
 
 /// A game as created (status `waiting`, or `active` for a rematch created full).
 pub struct NewGame<'a> {
@@ -199,7 +199,8 @@ impl Cold {
     /// call; that same transaction first locks both player rows (one statement each, in
     /// id order, so two games of the same player settle one after the other), then
     /// applies Elo and records the history. Returns `Ok(None)` when the game had already
-    /// been settled (or was not active), and for unrated endings.
+    /// been settled (or was not active), and for unrated endings. Whether and how the
+    /// ending is rated is the rules' decision ([`score_of`], [`Settlement`]).
     pub async fn finish_game(
         &self,
         record: FinishRecord<'_>,
@@ -211,146 +212,29 @@ impl Cold {
             None => None,
         };
         let txn = self.db.begin().await?;
-        let Some(stored) = game::Entity::find_by_id(record.game_id.to_string())
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-        else {
+        let Some(stored) = lock_active_game(&txn, &record).await? else {
             return Ok(None);
         };
-        if stored.status != GameStatus::Active.as_str() {
-            return Ok(None);
-        }
-        let stored_moves = stored_move::Entity::find()
-            .filter(stored_move::Column::GameId.eq(record.game_id))
-            .count(&txn)
-            .await?;
-        if stored_moves != u64::from(record.move_count) {
-            return Err(ColdError::Stale(format!(
-                "game {} holds {stored_moves} moves, not {}; not settled",
-                record.game_id, record.move_count
-            )));
-        }
-        let score = match (record.status, record.winner, record.reason) {
-            (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
-            (GameStatus::Finished, Some(Seat::Two), _) => Some(GameScore::SeatTwoWins),
-            (GameStatus::Finished, None, EndReason::Draw) => Some(GameScore::Draw),
-            _ => None,
-        };
-        let rated = match (score, stored.player2_id) {
-            (Some(score), Some(player2_id)) => Some((score, player2_id)),
-            _ => None,
-        };
-        let mut locked = Vec::with_capacity(2);
-        if let Some((_, player2_id)) = rated {
-            let mut ids = [stored.player1_id, player2_id];
-            ids.sort_unstable();
-            for id in ids {
-                if let Some(row) = player::Entity::find_by_id(id)
-                    .lock_exclusive()
-                    .one(&txn)
-                    .await?
-                {
-                    locked.push(row);
-                }
-            }
-        }
-        let winner_id = match record.winner {
-            Some(Seat::One) => Some(stored.player1_id),
-            Some(Seat::Two) => stored.player2_id,
+        let rated = score_of(record.status, record.reason, record.winner).zip(stored.player2_id);
+        let before = match rated {
+            Some((_, player2_id)) => Some(lock_ratings(&txn, stored.player1_id, player2_id).await?),
             None => None,
         };
-        let flipped = game::Entity::update_many()
-            .col_expr(game::Column::Status, Expr::value(record.status.as_str()))
-            .col_expr(game::Column::EndReason, Expr::value(record.reason.as_str()))
-            .col_expr(game::Column::WinnerId, Expr::value(winner_id))
-            .col_expr(
-                game::Column::WinnerSeat,
-                Expr::value(record.winner.map(|s| i16::from(s.number()))),
-            )
-            .col_expr(
-                game::Column::IsDraw,
-                Expr::value(record.reason == EndReason::Draw),
-            )
-            .col_expr(
-                game::Column::MoveCount,
-                Expr::value(record.move_count as i32),
-            )
-            .col_expr(game::Column::FinishedAt, Expr::value(record.now))
-            .filter(game::Column::Id.eq(record.game_id))
-            .filter(game::Column::Status.eq(GameStatus::Active.as_str()))
-            .exec(&txn)
-            .await?;
-        if flipped.rows_affected != 1 {
+        if !flip_status(&txn, &record, &stored).await? {
             txn.rollback().await?;
             return Ok(None);
         }
-        let Some((score, player2_id)) = rated else {
+        let (Some((score, player2_id)), Some(before)) = (rated, before) else {
             txn.commit().await?;
             return Ok(None);
         };
-        let rating_of = |id: i64| {
-            locked
-                .iter()
-                .find(|p| p.id == id)
-                .map(|p| p.elo_rating)
-                .ok_or_else(|| {
-                    ColdError::Database(sea_orm::DbErr::RecordNotFound(format!("player {id}")))
-                })
-        };
-        let before = (rating_of(stored.player1_id)?, rating_of(player2_id)?);
-        let changes = rating_changes(before.0, before.1, score);
-        let after = (before.0 + changes.0, before.1 + changes.1);
-        for (id, rating_before, rating_after, won, lost) in [
-            (
-                stored.player1_id,
-                before.0,
-                after.0,
-                score == GameScore::SeatOneWins,
-                score == GameScore::SeatTwoWins,
-            ),
-            (
-                player2_id,
-                before.1,
-                after.1,
-                score == GameScore::SeatTwoWins,
-                score == GameScore::SeatOneWins,
-            ),
-        ] {
-            let counter = if won {
-                player::Column::Wins
-            } else if lost {
-                player::Column::Losses
-            } else {
-                player::Column::Draws
-            };
-            player::Entity::update_many()
-                .col_expr(player::Column::EloRating, Expr::value(rating_after))
-                .col_expr(counter, Expr::col(counter).add(Expr::value(1)))
-                .filter(player::Column::Id.eq(id))
-                .exec(&txn)
-                .await?;
-            rating::Entity::insert(rating::ActiveModel {
-                player_id: Set(id),
-                game_id: Set(record.game_id.to_string()),
-                rating_before: Set(rating_before),
-                rating_after: Set(rating_after),
-                created_at: Set(record.now),
-                ..Default::default()
-            })
-            .exec(&txn)
-            .await?;
-        }
-        game::Entity::update_many()
-            .col_expr(game::Column::Player1RatingChange, Expr::value(changes.0))
-            .col_expr(game::Column::Player2RatingChange, Expr::value(changes.1))
-            .filter(game::Column::Id.eq(record.game_id))
-            .exec(&txn)
-            .await?;
+        let settlement = Settlement::new(before, score);
+        let seats = [(stored.player1_id, Seat::One), (player2_id, Seat::Two)];
+        record_ratings(&txn, &record, seats, &settlement).await?;
         txn.commit().await?;
         Ok(Some(RatingOutcome {
-            changes,
-            ratings: after,
+            changes: settlement.changes,
+            ratings: settlement.after,
         }))
     }
 
@@ -498,4 +382,148 @@ impl Cold {
             finished: count(GameStatus::Finished).await?,
         })
     }
+}
+
+/// The game row, locked for update, if it is still active and holds exactly the moves
+/// the settler saw ([`ColdError::Stale`] if it holds others).
+async fn lock_active_game(
+    txn: &DatabaseTransaction,
+    record: &FinishRecord<'_>,
+) -> Result<Option<game::Model>, ColdError> {
+    let Some(stored) = game::Entity::find_by_id(record.game_id.to_string())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if stored.game_status() != Some(GameStatus::Active) {
+        return Ok(None);
+    }
+    let stored_moves = stored_move::Entity::find()
+        .filter(stored_move::Column::GameId.eq(record.game_id))
+        .count(txn)
+        .await?;
+    if stored_moves != u64::from(record.move_count) {
+        return Err(ColdError::Stale(format!(
+            "game {} holds {stored_moves} moves, not {}; not settled",
+            record.game_id, record.move_count
+        )));
+    }
+    Ok(Some(stored))
+}
+
+/// Locks both players' rows (in id order) and reads their ratings (seat one, seat two).
+async fn lock_ratings(
+    txn: &DatabaseTransaction,
+    player1_id: i64,
+    player2_id: i64,
+) -> Result<(i32, i32), ColdError> {
+    let mut ids = [player1_id, player2_id];
+    ids.sort_unstable();
+    let mut locked = Vec::with_capacity(2);
+    for id in ids {
+        if let Some(row) = player::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(txn)
+            .await?
+        {
+            locked.push(row);
+        }
+    }
+    let rating_of = |id: i64| {
+        locked
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.elo_rating)
+            .ok_or_else(|| {
+                ColdError::Database(sea_orm::DbErr::RecordNotFound(format!("player {id}")))
+            })
+    };
+    Ok((rating_of(player1_id)?, rating_of(player2_id)?))
+}
+
+/// Flips the game from `active` to its end (guarded: false if it was no longer active).
+async fn flip_status(
+    txn: &DatabaseTransaction,
+    record: &FinishRecord<'_>,
+    stored: &game::Model,
+) -> Result<bool, ColdError> {
+    let winner_id = match record.winner {
+        Some(Seat::One) => Some(stored.player1_id),
+        Some(Seat::Two) => stored.player2_id,
+        None => None,
+    };
+    let flipped = game::Entity::update_many()
+        .col_expr(game::Column::Status, Expr::value(record.status.as_str()))
+        .col_expr(game::Column::EndReason, Expr::value(record.reason.as_str()))
+        .col_expr(game::Column::WinnerId, Expr::value(winner_id))
+        .col_expr(
+            game::Column::WinnerSeat,
+            Expr::value(record.winner.map(|s| i16::from(s.number()))),
+        )
+        .col_expr(
+            game::Column::IsDraw,
+            Expr::value(record.reason == EndReason::Draw),
+        )
+        .col_expr(
+            game::Column::MoveCount,
+            Expr::value(record.move_count as i32),
+        )
+        .col_expr(game::Column::FinishedAt, Expr::value(record.now))
+        .filter(game::Column::Id.eq(record.game_id))
+        .filter(game::Column::Status.eq(GameStatus::Active.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(flipped.rows_affected == 1)
+}
+
+/// Writes a rated result: each player's new rating and win/loss/draw counter, the
+/// rating history, and the game's rating changes.
+async fn record_ratings(
+    txn: &DatabaseTransaction,
+    record: &FinishRecord<'_>,
+    seats: [(i64, Seat); 2],
+    settlement: &Settlement,
+) -> Result<(), ColdError> {
+    for (id, seat) in seats {
+        let (rating_before, rating_after) = match seat {
+            Seat::One => (settlement.before.0, settlement.after.0),
+            Seat::Two => (settlement.before.1, settlement.after.1),
+        };
+        let counter = match settlement.result_of(seat) {
+            SeatResult::Won => player::Column::Wins,
+            SeatResult::Lost => player::Column::Losses,
+            SeatResult::Drew => player::Column::Draws,
+        };
+        player::Entity::update_many()
+            .col_expr(player::Column::EloRating, Expr::value(rating_after))
+            .col_expr(counter, Expr::col(counter).add(Expr::value(1)))
+            .filter(player::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+        rating::Entity::insert(rating::ActiveModel {
+            player_id: Set(id),
+            game_id: Set(record.game_id.to_string()),
+            rating_before: Set(rating_before),
+            rating_after: Set(rating_after),
+            created_at: Set(record.now),
+            ..Default::default()
+        })
+        .exec(txn)
+        .await?;
+    }
+    game::Entity::update_many()
+        .col_expr(
+            game::Column::Player1RatingChange,
+            Expr::value(settlement.changes.0),
+        )
+        .col_expr(
+            game::Column::Player2RatingChange,
+            Expr::value(settlement.changes.1),
+        )
+        .filter(game::Column::Id.eq(record.game_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }

@@ -29,7 +29,7 @@ use sea_orm::{
 
 pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
 pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
-pub use players::{LeaderboardRow, PlayerRecord};
+pub use players::{Credentials, LeaderboardRow, Player};
 pub use profiles::HeadToHead;
 
 /// Advisory lock key held while migrating (any constant, the same for every instance).

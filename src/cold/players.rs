@@ -11,8 +11,43 @@ use super::{
     Cold, ColdError,
 };
 
-/// A player as the rest of the server sees it.
-pub type PlayerRecord = player::Model;
+/// A player as the rest of the server sees it. The stored record (with its password
+/// hash) stays in this layer; only [`Cold::credentials`] hands the hash out, to check a
+/// log-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Player {
+    pub id: i64,
+    pub username: String,
+    pub elo_rating: i32,
+    pub wins: i32,
+    pub losses: i32,
+    pub draws: i32,
+    /// A guest has no password: its token is its only credential.
+    pub guest: bool,
+    /// When the player signed up.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<player::Model> for Player {
+    fn from(record: player::Model) -> Player {
+        Player {
+            guest: record.password_hash.is_none(),
+            id: record.id,
+            username: record.username,
+            elo_rating: record.elo_rating,
+            wins: record.wins,
+            losses: record.losses,
+            draws: record.draws,
+            created_at: record.created_at,
+        }
+    }
+}
+
+/// A player with the hash its log-ins are checked against (`None` for a guest).
+pub struct Credentials {
+    pub player: Player,
+    pub password_hash: Option<String>,
+}
 
 /// One row of the leaderboard.
 #[derive(Clone, Debug)]
@@ -32,7 +67,7 @@ impl Cold {
         password_hash: Option<String>,
         rating: i32,
         now: DateTime<Utc>,
-    ) -> Result<PlayerRecord, ColdError> {
+    ) -> Result<Player, ColdError> {
         let model = player::ActiveModel {
             username: Set(username.to_string()),
             username_key: Set(username.to_lowercase()),
@@ -53,29 +88,41 @@ impl Cold {
             .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
     }
 
-    pub async fn player(&self, id: i64) -> Result<Option<PlayerRecord>, ColdError> {
-        Ok(player::Entity::find_by_id(id).one(&self.db).await?)
+    pub async fn player(&self, id: i64) -> Result<Option<Player>, ColdError> {
+        Ok(player::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(Player::from))
     }
 
-    pub async fn player_by_username(
-        &self,
-        username: &str,
-    ) -> Result<Option<PlayerRecord>, ColdError> {
+    pub async fn player_by_username(&self, username: &str) -> Result<Option<Player>, ColdError> {
+        Ok(self.credentials(username).await?.map(|found| found.player))
+    }
+
+    /// The player of a username (regardless of case) with its password hash.
+    pub async fn credentials(&self, username: &str) -> Result<Option<Credentials>, ColdError> {
         Ok(player::Entity::find()
             .filter(player::Column::UsernameKey.eq(username.to_lowercase()))
             .one(&self.db)
-            .await?)
+            .await?
+            .map(|record| Credentials {
+                password_hash: record.password_hash.clone(),
+                player: record.into(),
+            }))
     }
 
     /// Players by id, in no particular order.
-    pub async fn players(&self, ids: &[i64]) -> Result<Vec<PlayerRecord>, ColdError> {
+    pub async fn players(&self, ids: &[i64]) -> Result<Vec<Player>, ColdError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         Ok(player::Entity::find()
             .filter(player::Column::Id.is_in(ids.iter().copied()))
             .all(&self.db)
-            .await?)
+            .await?
+            .into_iter()
+            .map(Player::from)
+            .collect())
     }
 
     pub async fn player_count(&self) -> Result<u64, ColdError> {
@@ -104,14 +151,15 @@ impl Cold {
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<PlayerRecord>, ColdError> {
+    ) -> Result<Option<Player>, ColdError> {
         // One round trip: this runs on every authenticated request.
         Ok(session::Entity::find_by_id(token_hash.to_string())
             .filter(session::Column::ExpiresAt.gt(now))
             .find_also_related(player::Entity)
             .one(&self.db)
             .await?
-            .and_then(|(_, player)| player))
+            .and_then(|(_, player)| player)
+            .map(Player::from))
     }
 
     /// Highest ratings first; ties by fewer games, then by who registered first.

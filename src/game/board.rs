@@ -95,8 +95,8 @@ pub enum Outcome {
     Draw,
 }
 
-/// Why a move was refused. Checked in this order: column range, game over, turn,
-/// column full.
+/// Why a move was refused. Checked in this order: column range (when the [`Column`] is
+/// parsed), game over, turn, column full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MoveError {
     /// The column is not between 0 and 6.
@@ -122,6 +122,27 @@ impl fmt::Display for MoveError {
 }
 
 impl std::error::Error for MoveError {}
+
+/// A column of the board, 0 (left) to 6 (right). The range is checked here, when a
+/// column is parsed, and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Column(u8);
+
+impl Column {
+    /// Parses a column index (as a client sends it).
+    pub fn new(index: i64) -> Result<Column, MoveError> {
+        u8::try_from(index)
+            .ok()
+            .filter(|&column| usize::from(column) < COLUMNS)
+            .map(Column)
+            .ok_or(MoveError::ColumnOutOfRange)
+    }
+
+    /// 0 (left) to 6 (right).
+    pub fn index(self) -> u8 {
+        self.0
+    }
+}
 
 /// What a successful move did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,23 +184,24 @@ impl Board {
     pub fn from_moves(columns: &[u8]) -> Result<Board, (usize, MoveError)> {
         let mut board = Board::new();
         for (index, &column) in columns.iter().enumerate() {
-            board.play(column).map_err(|error| (index, error))?;
+            Column::new(i64::from(column))
+                .and_then(|column| board.play_as(board.next_seat(), column))
+                .map_err(|error| (index, error))?;
         }
         Ok(board)
     }
 
     /// Drops a piece for the seat whose turn it is.
+    #[cfg(test)]
     pub fn play(&mut self, column: u8) -> Result<Placement, MoveError> {
-        self.play_as(self.next_seat(), column)
+        self.play_as(self.next_seat(), Column::new(i64::from(column))?)
     }
 
     /// Drops a piece for `seat`, which must be the seat whose turn it is.
-    pub fn play_as(&mut self, seat: Seat, column: u8) -> Result<Placement, MoveError> {
+    pub fn play_as(&mut self, seat: Seat, column: Column) -> Result<Placement, MoveError> {
+        let column = column.index();
         let index = usize::from(column);
-        if index >= COLUMNS {
-            return Err(MoveError::ColumnOutOfRange);
-        }
-        if self.is_over() {
+        if self.outcome != Outcome::InProgress {
             return Err(MoveError::GameOver);
         }
         if seat != self.next_seat() {
@@ -264,11 +286,13 @@ impl Board {
     }
 
     /// True once the game has been won or drawn.
+    #[cfg(test)]
     pub fn is_over(&self) -> bool {
         self.outcome != Outcome::InProgress
     }
 
     /// True if the next seat may drop a piece into `column` now.
+    #[cfg(test)]
     pub fn can_play(&self, column: u8) -> bool {
         !self.is_over()
             && self
@@ -279,6 +303,7 @@ impl Board {
 
     /// The board after the first `step` moves of this game (all of them if `step` is
     /// larger than the number played).
+    #[cfg(test)]
     pub fn replay_to(&self, step: usize) -> Board {
         let prefix = &self.moves[..step.min(self.moves.len())];
         // Every move in `self.moves` was accepted when played, and replaying the same
@@ -349,6 +374,10 @@ fn winning_cells(pieces: u64, column: u8, height: u8) -> Vec<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn col(index: i64) -> Column {
+        Column::new(index).unwrap()
+    }
     use proptest::prelude::*;
 
     fn board(moves: &[u8]) -> Board {
@@ -456,17 +485,17 @@ mod tests {
     #[test]
     fn play_as_accepts_the_seat_on_turn() {
         let mut board = Board::new();
-        assert_eq!(board.play_as(Seat::One, 2).unwrap().seat, Seat::One);
-        assert_eq!(board.play_as(Seat::Two, 2).unwrap().seat, Seat::Two);
+        assert_eq!(board.play_as(Seat::One, col(2)).unwrap().seat, Seat::One);
+        assert_eq!(board.play_as(Seat::Two, col(2)).unwrap().seat, Seat::Two);
     }
 
     #[test]
     fn wrong_turn_is_refused_without_changing_the_board() {
         let mut board = Board::new();
-        assert_eq!(board.play_as(Seat::Two, 0), Err(MoveError::WrongTurn));
+        assert_eq!(board.play_as(Seat::Two, col(0)), Err(MoveError::WrongTurn));
         board.play(0).unwrap();
         let before = board.clone();
-        assert_eq!(board.play_as(Seat::One, 0), Err(MoveError::WrongTurn));
+        assert_eq!(board.play_as(Seat::One, col(0)), Err(MoveError::WrongTurn));
         assert_eq!(board, before);
     }
 
@@ -497,10 +526,13 @@ mod tests {
         let mut finished = board(&[0, 1, 0, 1, 0, 1, 0]);
         assert_eq!(finished.play(9), Err(MoveError::ColumnOutOfRange));
         // Game over before turn and before a full column.
-        assert_eq!(finished.play_as(Seat::One, 3), Err(MoveError::GameOver));
+        assert_eq!(
+            finished.play_as(Seat::One, col(3)),
+            Err(MoveError::GameOver)
+        );
         // Turn before a full column.
         let mut full = board(&[0, 0, 0, 0, 0, 0]);
-        assert_eq!(full.play_as(Seat::Two, 0), Err(MoveError::WrongTurn));
+        assert_eq!(full.play_as(Seat::Two, col(0)), Err(MoveError::WrongTurn));
     }
 
     #[test]
@@ -595,7 +627,7 @@ mod tests {
         let mut board = board(&[0, 1, 0, 1, 0, 1, 0]);
         let before = board.clone();
         assert_eq!(board.play(2), Err(MoveError::GameOver));
-        assert_eq!(board.play_as(Seat::Two, 2), Err(MoveError::GameOver));
+        assert_eq!(board.play_as(Seat::Two, col(2)), Err(MoveError::GameOver));
         assert!(!board.can_play(2));
         assert_eq!(board, before);
     }
@@ -758,7 +790,7 @@ mod tests {
                 let mut after = board.clone();
                 prop_assert_eq!(after.play(column), Err(MoveError::GameOver));
                 prop_assert_eq!(
-                    after.play_as(after.next_seat().other(), column),
+                    after.play_as(after.next_seat().other(), col(i64::from(column))),
                     Err(MoveError::GameOver)
                 );
                 prop_assert!(!after.can_play(column));

@@ -9,6 +9,8 @@ pub mod lifecycle;
 pub mod rating;
 pub mod solver;
 
-pub use board::{Board, Cell, MoveError, Outcome, Placement, Seat, COLUMNS, ROWS};
+pub use board::{Board, Cell, Column, MoveError, Outcome, Placement, Seat, COLUMNS, ROWS};
 pub use lifecycle::{sequence_number, EndReason, GameStatus};
-pub use rating::{rating_changes, GameScore, INITIAL_RATING, K_FACTOR};
+pub use rating::{
+    rating_changes, score_of, GameScore, SeatResult, Settlement, INITIAL_RATING, K_FACTOR,
+};

@@ -12,12 +12,67 @@ pub const K_FACTOR: f64 = 32.0;
 /// The rating of a player who has not played a rated game yet.
 pub const INITIAL_RATING: i32 = 1200;
 
+use super::{EndReason, GameStatus, Seat};
+
 /// The result of a rated game, from the seats' point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GameScore {
     SeatOneWins,
     SeatTwoWins,
     Draw,
+}
+
+/// How a game's end scores for the ratings: a win for a finished game with a winner, a
+/// draw for a finished game drawn on the board, and nothing (unrated) for every other
+/// ending (an abandoned or cancelled game, or one without a result).
+pub fn score_of(status: GameStatus, reason: EndReason, winner: Option<Seat>) -> Option<GameScore> {
+    match (status, winner, reason) {
+        (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
+        (GameStatus::Finished, Some(Seat::Two), _) => Some(GameScore::SeatTwoWins),
+        (GameStatus::Finished, None, EndReason::Draw) => Some(GameScore::Draw),
+        _ => None,
+    }
+}
+
+/// What a seat's record gains from a rated game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeatResult {
+    Won,
+    Lost,
+    Drew,
+}
+
+/// Everything a rated result does to the two players: the ratings before and after,
+/// the changes, and each seat's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settlement {
+    pub score: GameScore,
+    /// Ratings (seat one, seat two) before the game.
+    pub before: (i32, i32),
+    pub changes: (i32, i32),
+    pub after: (i32, i32),
+}
+
+impl Settlement {
+    pub fn new(before: (i32, i32), score: GameScore) -> Settlement {
+        let changes = rating_changes(before.0, before.1, score);
+        Settlement {
+            score,
+            before,
+            changes,
+            after: (before.0 + changes.0, before.1 + changes.1),
+        }
+    }
+
+    pub fn result_of(&self, seat: Seat) -> SeatResult {
+        match (self.score, seat) {
+            (GameScore::Draw, _) => SeatResult::Drew,
+            (GameScore::SeatOneWins, Seat::One) | (GameScore::SeatTwoWins, Seat::Two) => {
+                SeatResult::Won
+            }
+            _ => SeatResult::Lost,
+        }
+    }
 }
 
 /// The rating changes `(seat one, seat two)` after a game between players rated
@@ -75,6 +130,22 @@ fn change(rating: i32, surprise: f64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_finished_games_with_a_result_are_rated() {
+        let won = score_of(GameStatus::Finished, EndReason::Resign, Some(Seat::Two));
+        assert_eq!(won, Some(GameScore::SeatTwoWins));
+        let drawn = score_of(GameStatus::Finished, EndReason::Draw, None);
+        assert_eq!(drawn, Some(GameScore::Draw));
+        assert_eq!(
+            score_of(GameStatus::Abandoned, EndReason::Timeout, None),
+            None
+        );
+        let settlement = Settlement::new((1200, 1200), GameScore::SeatOneWins);
+        assert_eq!(settlement.after, (1216, 1184));
+        assert_eq!(settlement.result_of(Seat::One), SeatResult::Won);
+        assert_eq!(settlement.result_of(Seat::Two), SeatResult::Lost);
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -18,10 +18,9 @@ use argon2::{
     Argon2,
 };
 use std::{
-    collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    sync::{Arc, OnceLock},
+    time::Duration,
 };
 
 use tokio::sync::Semaphore;
@@ -31,86 +30,30 @@ use chrono::Utc;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::{Arena, ServiceError, ServiceResult};
+use super::{
+    domain::{Password, Username},
+    ServiceError, ServiceResult,
+};
 use crate::{
-    audit::AuditEvent,
-    cold::{ColdError, PlayerRecord},
+    audit::{AuditEvent, AuditLog},
+    cold::{Cold, ColdError, Player},
     config::Limits,
     game::INITIAL_RATING,
+    hot::{HotStore, Keys},
 };
 
 /// How long a session token stays valid.
 const SESSION_DAYS: i64 = 30;
-const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=20;
-const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=128;
 
 /// How long a looked-up session is reused.
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
-/// The cache is emptied when it grows past this many sessions.
-const SESSION_CACHE_MAX: usize = 50_000;
-
-/// Recently authenticated sessions of this instance, by token hash.
-#[derive(Default)]
-pub struct SessionCache(Mutex<HashMap<String, (Instant, PlayerRecord)>>);
-
-impl SessionCache {
-    fn get(&self, token_hash: &str) -> Option<PlayerRecord> {
-        let sessions = self.0.lock().ok()?;
-        sessions
-            .get(token_hash)
-            .filter(|(at, _)| at.elapsed() < SESSION_CACHE_TTL)
-            .map(|(_, player)| player.clone())
-    }
-
-    fn put(&self, token_hash: String, player: PlayerRecord) {
-        if let Ok(mut sessions) = self.0.lock() {
-            if sessions.len() >= SESSION_CACHE_MAX {
-                sessions.clear();
-            }
-            sessions.insert(token_hash, (Instant::now(), player));
-        }
-    }
-}
+/// Most sessions kept in the cache.
+const SESSION_CACHE_MAX: u64 = 50_000;
 
 /// A player with a fresh token.
 pub struct Registered {
-    pub player: PlayerRecord,
+    pub player: Player,
     pub token: String,
-}
-
-/// The player behind a valid token.
-pub type Session = PlayerRecord;
-
-/// Checks the username rules; the message says which rule failed.
-pub fn validate_username(username: &str) -> ServiceResult<()> {
-    let length = username.chars().count();
-    if !USERNAME_LEN.contains(&length) {
-        return Err(ServiceError::InvalidUsername(format!(
-            "Username must be {} to {} characters long",
-            USERNAME_LEN.start(),
-            USERNAME_LEN.end()
-        )));
-    }
-    if !username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(ServiceError::InvalidUsername(
-            "Username may contain only letters, digits, '_' and '-'".into(),
-        ));
-    }
-    Ok(())
-}
-
-fn validate_password(password: &str) -> ServiceResult<()> {
-    if !PASSWORD_LEN.contains(&password.chars().count()) {
-        return Err(ServiceError::InvalidPassword(format!(
-            "Password must be {} to {} characters long",
-            PASSWORD_LEN.start(),
-            PASSWORD_LEN.end()
-        )));
-    }
-    Ok(())
 }
 
 fn hash_token(token: &str) -> String {
@@ -127,7 +70,7 @@ fn new_token() -> String {
 const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Argon2 work, bounded: see the module doc.
-pub struct Passwords {
+struct Passwords {
     slots: Arc<Semaphore>,
     wait: Duration,
     /// A hash of a random password with the same parameters as real ones, verified
@@ -136,7 +79,7 @@ pub struct Passwords {
 }
 
 impl Passwords {
-    pub fn new(limits: &Limits) -> Passwords {
+    fn new(limits: &Limits) -> Passwords {
         Passwords {
             slots: Arc::new(Semaphore::new(limits.hash_concurrency.max(1))),
             wait: limits.hash_wait,
@@ -207,70 +150,116 @@ fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
         .map(|hash| hash.to_string())
 }
 
-impl Arena {
+/// Sign-ups, log-ins and sessions. Owns the players' credentials and sessions (in the
+/// database) and the attempt counters (in the hot store).
+pub struct Accounts {
+    cold: Cold,
+    hot: Arc<dyn HotStore>,
+    keys: Keys,
+    audit: Arc<AuditLog>,
+    limits: Limits,
+    passwords: Passwords,
+    /// Recently authenticated sessions of this instance, by token hash.
+    sessions: moka::future::Cache<String, Player>,
+}
+
+impl Accounts {
+    pub fn new(
+        cold: Cold,
+        hot: Arc<dyn HotStore>,
+        keys: Keys,
+        audit: Arc<AuditLog>,
+        limits: Limits,
+    ) -> Accounts {
+        Accounts {
+            passwords: Passwords::new(&limits),
+            cold,
+            hot,
+            keys,
+            audit,
+            limits,
+            sessions: moka::future::Cache::builder()
+                .max_capacity(SESSION_CACHE_MAX)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
+        }
+    }
+
+    /// Counts a sign-up or log-in from `client`; refuses it past the address budget.
+    /// Every attempt counts, whether or not what it sends is valid.
+    pub async fn admit(&self, client: IpAddr) -> ServiceResult<()> {
+        let (attempts, left) = self
+            .hot
+            .count_attempt(
+                &self.keys.address_attempts(client),
+                self.limits.address_window,
+            )
+            .await?;
+        if attempts > self.limits.auth_attempts_per_address {
+            return Err(ServiceError::RateLimited { retry_after: left });
+        }
+        Ok(())
+    }
+
     /// Creates a player (a guest when `password` is `None`) and a session.
     pub async fn register(
         &self,
-        username: &str,
-        password: Option<&str>,
-        client: IpAddr,
+        username: &Username,
+        password: Option<&Password>,
     ) -> ServiceResult<Registered> {
-        self.count_address_attempt(client).await?;
-        let username = username.trim();
-        validate_username(username)?;
         let password_hash = match password {
-            Some(password) => {
-                validate_password(password)?;
-                Some(self.passwords.hash(password.to_string()).await?)
-            }
+            Some(password) => Some(self.passwords.hash(password.expose().to_string()).await?),
             None => None,
         };
-        let guest = password_hash.is_none();
         let player = match self
             .cold
-            .create_player(username, password_hash, INITIAL_RATING, Utc::now())
+            .create_player(username.as_str(), password_hash, INITIAL_RATING, Utc::now())
             .await
         {
             Ok(player) => player,
             Err(ColdError::Duplicate(_)) => {
-                return Err(ServiceError::UsernameTaken(username.to_string()))
+                return Err(ServiceError::UsernameTaken(username.as_str().to_string()))
             }
             Err(err) => return Err(err.into()),
         };
         let token = self.open_session(player.id).await?;
-        self.audit(
-            AuditEvent::new("player_registered")
-                .player(player.id)
-                .data(serde_json::json!({"username": player.username, "guest": guest})),
-        )
-        .await;
+        self.audit
+            .record(
+                AuditEvent::new("player_registered")
+                    .player(player.id)
+                    .data(serde_json::json!({"username": player.username, "guest": player.guest})),
+            )
+            .await;
         Ok(Registered { player, token })
     }
 
     /// Logs a player with a password in again, with a new session. Every attempt
     /// counts against the account (see the module doc) before the password is checked,
-    /// so concurrent guesses can't slip past the limit.
+    /// so concurrent guesses can't slip past the limit. A name that breaks the rules
+    /// (`None`) can't exist: nothing to count, the same work, the same answer.
     pub async fn login(
         &self,
-        username: &str,
+        username: Option<&Username>,
         password: &str,
-        client: IpAddr,
     ) -> ServiceResult<Registered> {
-        self.count_address_attempt(client).await?;
-        let username = username.trim();
-        let limits = &self.config.limits;
-        // A name that breaks the rules can't exist: nothing to count, same work.
-        let account = validate_username(username)
-            .is_ok()
-            .then(|| self.keys.login_attempts(username));
+        let account = username.map(|name| self.keys.login_attempts(name.as_str()));
         if let Some(account) = &account {
-            let (attempts, left) = self.hot.count_attempt(account, limits.login_window).await?;
-            if attempts > limits.login_attempts_per_account {
+            let (attempts, left) = self
+                .hot
+                .count_attempt(account, self.limits.login_window)
+                .await?;
+            if attempts > self.limits.login_attempts_per_account {
                 return Err(ServiceError::TooManyAttempts { retry_after: left });
             }
         }
-        let player = self.cold.player_by_username(username).await?;
-        let stored = player.as_ref().and_then(|p| p.password_hash.clone());
+        let found = match username {
+            Some(name) => self.cold.credentials(name.as_str()).await?,
+            None => None,
+        };
+        let (player, stored) = match found {
+            Some(found) => (Some(found.player), found.password_hash),
+            None => (None, None),
+        };
         let matches = self.passwords.verify(password.to_string(), stored).await?;
         let Some(player) = player.filter(|_| matches) else {
             return Err(ServiceError::InvalidCredentials);
@@ -279,7 +268,8 @@ impl Arena {
             self.hot.clear_attempts(account).await?;
         }
         let token = self.open_session(player.id).await?;
-        self.audit(AuditEvent::new("player_logged_in").player(player.id))
+        self.audit
+            .record(AuditEvent::new("player_logged_in").player(player.id))
             .await;
         Ok(Registered { player, token })
     }
@@ -287,12 +277,12 @@ impl Arena {
     /// The player a bearer token belongs to. A REST client sends its token with every
     /// request, so a positive answer is reused for [`SESSION_CACHE_TTL`] (the record's
     /// rating may lag that long; unknown tokens are always looked up).
-    pub async fn authenticate(&self, token: &str) -> ServiceResult<Session> {
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Player> {
         if token.is_empty() || token.len() > 128 {
             return Err(ServiceError::Unauthorized);
         }
         let token_hash = hash_token(token);
-        if let Some(player) = self.sessions.get(&token_hash) {
+        if let Some(player) = self.sessions.get(&token_hash).await {
             return Ok(player);
         }
         let player = self
@@ -300,21 +290,8 @@ impl Arena {
             .session_player(&token_hash, Utc::now())
             .await?
             .ok_or(ServiceError::Unauthorized)?;
-        self.sessions.put(token_hash, player.clone());
+        self.sessions.insert(token_hash, player.clone()).await;
         Ok(player)
-    }
-
-    /// Counts a sign-up or log-in from `client`; refuses it past the address budget.
-    async fn count_address_attempt(&self, client: IpAddr) -> ServiceResult<()> {
-        let limits = &self.config.limits;
-        let (attempts, left) = self
-            .hot
-            .count_attempt(&self.keys.address_attempts(client), limits.address_window)
-            .await?;
-        if attempts > limits.auth_attempts_per_address {
-            return Err(ServiceError::RateLimited { retry_after: left });
-        }
-        Ok(())
     }
 
     async fn open_session(&self, player_id: i64) -> ServiceResult<String> {
@@ -335,32 +312,6 @@ impl Arena {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn username_rules() {
-        assert!(validate_username("alice_01").is_ok());
-        assert!(validate_username("a-b").is_ok());
-        assert!(matches!(
-            validate_username("ab"),
-            Err(ServiceError::InvalidUsername(_))
-        ));
-        assert!(matches!(
-            validate_username(&"x".repeat(21)),
-            Err(ServiceError::InvalidUsername(_))
-        ));
-        assert!(matches!(
-            validate_username("bob smith"),
-            Err(ServiceError::InvalidUsername(_))
-        ));
-        assert!(matches!(
-            validate_username("<script>"),
-            Err(ServiceError::InvalidUsername(_))
-        ));
-        assert!(matches!(
-            validate_username("ünï"),
-            Err(ServiceError::InvalidUsername(_))
-        ));
-    }
 
     #[test]
     fn tokens_are_random_and_stored_hashed() {

@@ -1,7 +1,9 @@
 //! The one error type of the use-cases. Every variant has a stable machine code
 //! ([`ServiceError::code`]); the API layer maps variants to HTTP statuses in one place.
-//! Store failures are logged and counted where they are converted, and reach clients
-//! only as `unavailable` (their details may hold hostnames).
+//! A store failure keeps its cause ([`std::error::Error::source`]); it is logged and
+//! counted once, at the edge that answers it ([`ServiceError::report`]: the API's error
+//! mapping, a socket's error message, a background task), and reaches clients only as
+//! `unavailable` (its details may hold hostnames).
 
 use std::time::Duration;
 
@@ -61,6 +63,10 @@ pub enum ServiceError {
     StateChanged,
     #[error("A backing store is unavailable; retry later")]
     Unavailable,
+    #[error("A backing store is unavailable; retry later")]
+    Database(#[from] ColdError),
+    #[error("A backing store is unavailable; retry later")]
+    HotStore(#[from] HotError),
     #[error("Too many log-in attempts for this account; try again in {} s", retry_secs(.retry_after))]
     TooManyAttempts { retry_after: Duration },
     #[error("Too many sign-ups or log-ins from your address; try again in {} s", retry_secs(.retry_after))]
@@ -103,7 +109,7 @@ impl ServiceError {
             Self::AlreadyInGame => "already_in_game",
             Self::Busy => "game_busy",
             Self::StateChanged => "state_changed",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Database(_) | Self::HotStore(_) => "unavailable",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::RateLimited { .. } => "rate_limited",
             Self::ServerBusy { .. } => "server_busy",
@@ -132,18 +138,20 @@ impl From<MoveError> for ServiceError {
     }
 }
 
-impl From<ColdError> for ServiceError {
-    fn from(err: ColdError) -> Self {
-        telemetry::count_store_error(telemetry::Store::Database);
-        tracing::error!(error = %err, "database operation failed");
-        Self::Unavailable
-    }
-}
-
-impl From<HotError> for ServiceError {
-    fn from(err: HotError) -> Self {
-        telemetry::count_store_error(telemetry::Store::Redis);
-        tracing::error!(error = %err, "hot store operation failed");
-        Self::Unavailable
+impl ServiceError {
+    /// Logs and counts a store failure, with its cause; other errors are answers, not
+    /// failures, and are left to the caller. Called once per error, where it is answered.
+    pub fn report(&self) {
+        match self {
+            Self::Database(cause) => {
+                telemetry::count_store_error(telemetry::Store::Database);
+                tracing::error!(error = %cause, "database operation failed");
+            }
+            Self::HotStore(cause) => {
+                telemetry::count_store_error(telemetry::Store::Redis);
+                tracing::error!(error = %cause, "hot store operation failed");
+            }
+            _ => {}
+        }
     }
 }

@@ -5,19 +5,19 @@
 //! partner waits too. A match is pushed on the player's lobby channel (`/ws/lobby`)
 //! and kept for polling (`GET /matchmaking/status/{id}`).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{
-    events, games::player_ref, now_ms, views::MatchStatus, Arena, ServiceError, ServiceResult,
+    broadcasts::Broadcasts, domain::GameId, events, games::Games, now_ms, transaction::GameStore,
+    views::MatchStatus, ServiceResult,
 };
 use crate::{
-    audit::AuditEvent,
-    cold::PlayerRecord,
-    game::GameStatus,
-    hot::{MatchRecord, PairingRules},
+    audit::{AuditEvent, AuditLog},
+    cold::{Cold, Player},
+    game::{GameStatus, Seat},
+    hot::{HotStore, MatchRecord, PairingRules},
 };
 
 /// The rating window: +/-200 at first, 50 wider per second of waiting, at most +/-1000.
@@ -33,33 +33,84 @@ const PAIRING_GRACE: Duration = Duration::from_secs(5);
 /// How long a match is remembered for a player who polls.
 const MATCH_MEMORY: Duration = Duration::from_secs(600);
 
-fn matched(game_id: String, seat: u8, queue_size: u64) -> MatchStatus {
+fn matched(game_id: &GameId, seat: Seat, queue_size: u64) -> MatchStatus {
     MatchStatus {
         status: "matched".into(),
         position: None,
         queue_size,
-        game_id: Some(game_id),
-        my_player: Some(seat),
+        game_id: Some(game_id.to_string()),
+        my_player: Some(seat.number()),
     }
 }
 
-fn game_match(game_id: &str, seat: u8) -> MatchRecord {
+/// Where a player stands when not matched.
+fn waiting(position: Option<u64>, queue_size: u64) -> MatchStatus {
+    MatchStatus {
+        status: if position.is_some() {
+            "queued"
+        } else {
+            "not_queued"
+        }
+        .into(),
+        position,
+        queue_size,
+        game_id: None,
+        my_player: None,
+    }
+}
+
+/// A match as remembered for a player: its game and the player's seat.
+fn remembered_match(game_id: &GameId, seat: Seat) -> MatchRecord {
     MatchRecord::Game {
         game_id: game_id.to_string(),
-        seat,
+        seat: seat.number(),
     }
 }
 
-impl Arena {
+/// The game and seat of a remembered match, if it names a valid one.
+fn game_of(game_id: &str, seat: u8) -> Option<(GameId, Seat)> {
+    Some((GameId::parse(game_id).ok()?, Seat::from_number(seat)?))
+}
+
+/// The rating-window queue. Owns the queue and the remembered matches in the hot store.
+pub struct Matchmaking {
+    hot: Arc<dyn HotStore>,
+    cold: Cold,
+    audit: Arc<AuditLog>,
+    broadcasts: Arc<Broadcasts>,
+    /// Opens the games of the pairs.
+    games: Arc<Games>,
+    /// Reads the games of remembered matches.
+    store: Arc<GameStore>,
+}
+
+impl Matchmaking {
+    pub fn new(
+        hot: Arc<dyn HotStore>,
+        cold: Cold,
+        audit: Arc<AuditLog>,
+        broadcasts: Arc<Broadcasts>,
+        games: Arc<Games>,
+        store: Arc<GameStore>,
+    ) -> Matchmaking {
+        Matchmaking {
+            hot,
+            cold,
+            audit,
+            broadcasts,
+            games,
+            store,
+        }
+    }
+
     /// Queues `player` (or pairs it at once).
-    pub async fn matchmaking_join(&self, player: &PlayerRecord) -> ServiceResult<MatchStatus> {
+    pub async fn join(&self, player: &Player) -> ServiceResult<MatchStatus> {
         if let Some(status) = self.current_match(player.id).await? {
             return Ok(status);
         }
-        if let Ok(game) = self.active_game(player.id).await {
-            if GameStatus::parse(&game.status) == Some(GameStatus::Active) {
-                return Err(ServiceError::AlreadyInGame);
-            }
+        let playing = self.cold.open_game_of(player.id).await?;
+        if playing.is_some_and(|game| game.game_status() == Some(GameStatus::Active)) {
+            return Err(super::ServiceError::AlreadyInGame);
         }
         // The rating as of now (the session record may be a few seconds old).
         let rating = self
@@ -68,20 +119,21 @@ impl Arena {
             .await?
             .map_or(player.elo_rating, |fresh| fresh.elo_rating);
         self.hot.queue_join(player.id, rating, now_ms()).await?;
-        self.audit(AuditEvent::new("matchmaking_joined").player(player.id))
+        self.audit
+            .record(AuditEvent::new("matchmaking_joined").player(player.id))
             .await;
-        self.matchmaking_status(player).await
+        self.status(player).await
     }
 
     /// Where `player` stands; tries to pair it first. The queue is read before the
     /// remembered match: pairing takes a player out of the queue and marks its match in
     /// one atomic step, so a player missing from the queue has its match recorded.
-    pub async fn matchmaking_status(&self, player: &PlayerRecord) -> ServiceResult<MatchStatus> {
+    pub async fn status(&self, player: &Player) -> ServiceResult<MatchStatus> {
         let (position, _) = self.hot.queue_status(player.id, now_ms()).await?;
         if position.is_some() {
             if let Some((game_id, seat)) = self.try_match(player.id).await? {
                 let (_, queue_size) = self.hot.queue_status(player.id, now_ms()).await?;
-                return Ok(matched(game_id, seat, queue_size));
+                return Ok(matched(&game_id, seat, queue_size));
             }
         }
         let (position, queue_size) = self.hot.queue_status(player.id, now_ms()).await?;
@@ -90,39 +142,27 @@ impl Arena {
                 return Ok(status);
             }
         }
-        Ok(MatchStatus {
-            status: if position.is_some() {
-                "queued"
-            } else {
-                "not_queued"
-            }
-            .into(),
-            position,
-            queue_size,
-            game_id: None,
-            my_player: None,
-        })
+        Ok(waiting(position, queue_size))
     }
 
     /// Leaves the queue (and forgets a match not yet picked up).
-    pub async fn matchmaking_leave(&self, player: &PlayerRecord) -> ServiceResult<MatchStatus> {
+    pub async fn leave(&self, player: &Player) -> ServiceResult<MatchStatus> {
         if self.hot.queue_leave(player.id).await? {
-            self.audit(AuditEvent::new("matchmaking_left").player(player.id))
+            self.audit
+                .record(AuditEvent::new("matchmaking_left").player(player.id))
                 .await;
         }
         self.hot.clear_match(player.id).await?;
         let (_, queue_size) = self.hot.queue_status(player.id, now_ms()).await?;
-        Ok(MatchStatus {
-            status: "not_queued".into(),
-            position: None,
-            queue_size,
-            game_id: None,
-            my_player: None,
-        })
+        Ok(waiting(None, queue_size))
     }
 
+    /// How many players are queued, over the whole cluster. The hot store answers the
+    /// size with any player's status; player id 0 is never issued (ids start at 1), so
+    /// its status is the size alone.
     pub async fn queue_size(&self) -> ServiceResult<u64> {
-        Ok(self.hot.queue_status(0, now_ms()).await?.1)
+        const NOBODY: i64 = 0;
+        Ok(self.hot.queue_status(NOBODY, now_ms()).await?.1)
     }
 
     /// A match remembered for the player, if its game is still being played.
@@ -135,10 +175,14 @@ impl Arena {
             MatchRecord::Pending { since_ms } => {
                 return self.pending_match(player_id, since_ms, queue_size).await
             }
-            MatchRecord::Game { game_id, seat } => (game_id, seat),
+            MatchRecord::Game { game_id, seat } => match game_of(&game_id, seat) {
+                Some(game) => game,
+                None => return Ok(None),
+            },
         };
         let still_on = self
-            .load_state(&game_id)
+            .store
+            .load(&game_id)
             .await
             .map(|s| !s.status().is_over())
             .unwrap_or(false);
@@ -146,7 +190,7 @@ impl Arena {
             self.hot.clear_match(player_id).await?;
             return Ok(None);
         }
-        Ok(Some(matched(game_id, seat, queue_size)))
+        Ok(Some(matched(&game_id, seat, queue_size)))
     }
 
     /// A player paired at `since` whose game is not recorded in the hot store yet. While
@@ -170,16 +214,19 @@ impl Arena {
             }));
         }
         let started = self.cold.open_game_of(player_id).await?.filter(|game| {
-            GameStatus::parse(&game.status) == Some(GameStatus::Active)
+            game.game_status() == Some(GameStatus::Active)
                 && game.created_at.timestamp_millis() >= since
         });
-        if let Some(game) = started {
-            let seat = if game.player1_id == player_id { 1 } else { 2 };
-            tracing::warn!(player_id, game_id = %game.id, "pairing was interrupted after its game was created; match restored");
+        let restored = started.and_then(|game| {
+            let seat = game.seat_of(player_id)?;
+            Some((GameId::parse(&game.id).ok()?, seat))
+        });
+        if let Some((game_id, seat)) = restored {
+            tracing::warn!(player_id, %game_id, "pairing was interrupted after its game was created; match restored");
             self.hot
-                .set_match(player_id, &game_match(&game.id, seat), MATCH_MEMORY)
+                .set_match(player_id, &remembered_match(&game_id, seat), MATCH_MEMORY)
                 .await?;
-            return Ok(Some(matched(game.id, seat, queue_size)));
+            return Ok(Some(matched(&game_id, seat, queue_size)));
         }
         tracing::warn!(
             player_id,
@@ -187,23 +234,12 @@ impl Arena {
         );
         self.return_to_queue(&[player_id]).await;
         let (position, queue_size) = self.hot.queue_status(player_id, now_ms()).await?;
-        Ok(Some(MatchStatus {
-            status: if position.is_some() {
-                "queued"
-            } else {
-                "not_queued"
-            }
-            .into(),
-            position,
-            queue_size,
-            game_id: None,
-            my_player: None,
-        }))
+        Ok(Some(waiting(position, queue_size)))
     }
 
     /// Pairs a queued player if a compatible partner waits; creates their game, with the
     /// partner (who was waiting already) in seat one. Returns the game and this player's seat.
-    pub(super) async fn try_match(&self, player_id: i64) -> ServiceResult<Option<(String, u8)>> {
+    async fn try_match(&self, player_id: i64) -> ServiceResult<Option<(GameId, Seat)>> {
         let Some(partner_id) = self
             .hot
             .queue_try_pair(player_id, now_ms(), PAIRING)
@@ -212,7 +248,11 @@ impl Arena {
             return Ok(None);
         };
         crate::failpoint::hit("matchmaking.after_pair").await;
-        let game_id = match self.open_matched_game(partner_id, player_id).await {
+        let opened = async {
+            let (first, second) = self.games.current_players(partner_id, player_id).await?;
+            self.games.open_matched(first, second).await
+        };
+        let game_id = match opened.await {
             Ok(game_id) => game_id,
             Err(err) => {
                 self.return_to_queue(&[partner_id, player_id]).await;
@@ -220,45 +260,21 @@ impl Arena {
             }
         };
         crate::failpoint::hit("matchmaking.after_create").await;
-        for (id, seat) in [(partner_id, 1u8), (player_id, 2u8)] {
+        for (id, seat) in [(partner_id, Seat::One), (player_id, Seat::Two)] {
             self.hot
-                .set_match(id, &game_match(&game_id, seat), MATCH_MEMORY)
+                .set_match(id, &remembered_match(&game_id, seat), MATCH_MEMORY)
                 .await?;
-            let event = events::matched_event(&game_id, seat);
-            self.hot
-                .publish(&self.keys.player_channel(id), &event)
-                .await?;
+            let event = events::matched_event(game_id.as_str(), seat.number());
+            self.broadcasts.to_player(id, &event).await?;
         }
-        self.audit(
-            AuditEvent::new("matched")
-                .game(&game_id)
-                .data(json!({"player1_id": partner_id, "player2_id": player_id})),
-        )
-        .await;
-        Ok(Some((game_id, 2)))
-    }
-
-    /// Creates the game of a freshly paired couple, the partner in seat one.
-    async fn open_matched_game(&self, partner_id: i64, player_id: i64) -> ServiceResult<String> {
-        let players = self.cold.players(&[partner_id, player_id]).await?;
-        let find = |id: i64| {
-            players
-                .iter()
-                .find(|p| p.id == id)
-                .map(player_ref)
-                .ok_or(ServiceError::PlayerNotFound)
-        };
-        let (first, second) = (find(partner_id)?, find(player_id)?);
-        let game_id = Uuid::new_v4().to_string();
-        self.open_game(
-            &game_id,
-            first,
-            Some(second),
-            self.config.move_time_limit_secs,
-            None,
-        )
-        .await?;
-        Ok(game_id)
+        self.audit
+            .record(
+                AuditEvent::new("matched")
+                    .game(game_id.as_str())
+                    .data(json!({"player1_id": partner_id, "player2_id": player_id})),
+            )
+            .await;
+        Ok(Some((game_id, Seat::Two)))
     }
 
     /// Undoes a pairing whose game could not be created: each player whose rating can

@@ -1,49 +1,67 @@
-//! The use-cases: register and log in, create / join / cancel a game, play a move,
-//! resign, vote a rematch, presence. Transport-agnostic: REST handlers and the
-//! WebSocket call the same functions on [`Arena`], so a move means the same thing on
-//! both.
+//! The use-cases, transport-agnostic: REST handlers and the WebSocket call the same
+//! functions, so a move means the same thing on both. One type per concept, each
+//! holding only what it needs, wired once in [`AppState::new`]:
 //!
-//! Every change of a game goes through one type, the game transaction
-//! (`transaction.rs`): take the game's lock (random token, short TTL, and a write
-//! intent that outlives a dead holder), load the hot state — reconciled with the
-//! database first if a previous holder was interrupted, rebuilt if missing
-//! (`rebuild.rs`) — validate with the rules engine, write the database, write the audit
-//! lines, then commit the hot state with a compare-and-set that also publishes the
-//! broadcast and releases the lock. The database is the record: the hot state is never
-//! ahead of it, and the unique `(game_id, move_number)` makes a move durable exactly once.
+//! - [`GameStore`] (`transaction.rs`, `rebuild.rs`): where games live, and the one way a
+//!   game changes — the game transaction. Owns the game keys of the hot store.
+//! - [`Games`] (`games.rs`, `moves.rs`, `rematch.rs`): create, join, cancel, move,
+//!   resign, time out, abandon, rematch — each through a game transaction.
+//! - [`Matchmaking`]: the rating-window queue; opens the games of its pairs with [`Games`].
+//! - [`Connections`]: who is connected to a game (presence, viewers, online players),
+//!   and abandonment timers when a seat's last socket closes.
+//! - [`Sweeper`]: the background sweep — clocks, abandonments, expired waiting games,
+//!   re-pairing the queue.
+//! - [`Views`] (`reads.rs`): the read side; [`views`] holds the shapes clients see.
+//! - [`Accounts`]: sign-ups, log-ins, sessions, bounded password hashing.
+//! - [`Profiles`]: the public profile of a player (record, rating history,
+//!   head-to-head), read from the database alone.
+//! - [`Broadcasts`]: the per-game and per-player channels.
+//!
+//! Every change of a game goes through one type, the game transaction: take the game's
+//! lock (random token, short TTL, and a write intent that outlives a dead holder), load
+//! the hot state — reconciled with the database first if a previous holder was
+//! interrupted, rebuilt if missing — validate with the rules engine, write the
+//! database, write the audit lines, then commit the hot state with a compare-and-set
+//! that also publishes the broadcast and releases the lock. The database is the
+//! record: the hot state is never ahead of it, and the unique `(game_id, move_number)`
+//! makes a move durable exactly once.
 
 mod accounts;
+mod broadcasts;
+mod connections;
+mod domain;
 mod error;
 pub mod events;
 mod games;
 mod matchmaking;
 mod moves;
 pub mod profiles;
+mod reads;
 mod rebuild;
-mod social;
+mod rematch;
 pub mod state;
 mod sweeper;
 mod transaction;
 pub mod views;
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use accounts::{Registered, Session};
+pub use accounts::{Accounts, Registered};
+pub use broadcasts::Broadcasts;
+pub use connections::{Connections, Presence, Role, SocketPresence, PRESENCE_REFRESH};
+pub use domain::{GameId, Password, Username};
 pub use error::{retry_secs, ServiceError};
-pub use matchmaking::PAIRING;
-pub use social::{Presence, Role, SocketPresence, PRESENCE_REFRESH};
-pub use sweeper::SWEEP_INTERVAL;
+pub use games::Games;
+pub use matchmaking::{Matchmaking, PAIRING};
+pub use profiles::Profiles;
+pub use reads::Views;
+pub use sweeper::{Sweeper, SWEEP_INTERVAL};
+pub use transaction::GameStore;
 
 use crate::{
-    audit::{AuditEvent, AuditLog},
+    audit::AuditLog,
     cold::Cold,
     config::Config,
     fanout::Fanout,
@@ -54,27 +72,28 @@ use crate::{
 /// Result of a use-case.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// Everything a request needs: the stores, the audit log, config and metrics. Built once
-/// at start-up; handlers share it behind an `Arc`.
-pub struct Arena {
+/// The services, built once at start-up and held by the API layer. A thin container:
+/// the use-cases live on the services themselves.
+pub struct AppState {
     pub config: Config,
-    /// Redis key and channel names (also used in the embedded mode for channel names).
-    pub keys: Keys,
-    pub hot: Arc<dyn HotStore>,
-    pub fanout: Arc<dyn Fanout>,
-    pub cold: Cold,
-    pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
-    stats_cache: StatsCache,
-    sessions: accounts::SessionCache,
-    passwords: accounts::Passwords,
-    viewer_counts: social::PendingViewerCounts,
-    draining: AtomicBool,
-    drain_signal: watch::Sender<bool>,
-    next_socket: AtomicU64,
+    pub accounts: Arc<Accounts>,
+    pub games: Arc<Games>,
+    pub matchmaking: Arc<Matchmaking>,
+    pub connections: Arc<Connections>,
+    pub broadcasts: Arc<Broadcasts>,
+    pub views: Arc<Views>,
+    pub profiles: Arc<Profiles>,
+    pub sweeper: Arc<Sweeper>,
+    pub drain: Drain,
+    /// The stores, for readiness checks and shutdown.
+    pub hot: Arc<dyn HotStore>,
+    pub cold: Cold,
+    pub audit: Arc<AuditLog>,
 }
 
-impl Arena {
+impl AppState {
+    /// Wires the services; each one's dependencies are its constructor's arguments.
     pub fn new(
         config: Config,
         keys: Keys,
@@ -83,22 +102,59 @@ impl Arena {
         cold: Cold,
         audit: AuditLog,
         metrics: Arc<Metrics>,
-    ) -> Arena {
-        Arena {
-            passwords: accounts::Passwords::new(&config.limits),
-            config,
-            keys,
-            hot,
+    ) -> AppState {
+        let audit = Arc::new(audit);
+        let drain = Drain::new();
+        let broadcasts = Arc::new(Broadcasts::new(
+            Arc::clone(&hot),
             fanout,
+            keys.clone(),
+            Arc::clone(&metrics),
+        ));
+        let (store, games, matchmaking) =
+            game_services(&config, &hot, &cold, &audit, &metrics, &broadcasts);
+        let connections = Arc::new(Connections::new(
+            Arc::clone(&hot),
+            Arc::clone(&broadcasts),
+            drain.clone(),
+            &config.instance_id,
+            config.abandon_grace,
+        ));
+        let accounts = Arc::new(Accounts::new(
+            cold.clone(),
+            Arc::clone(&hot),
+            keys,
+            Arc::clone(&audit),
+            config.limits.clone(),
+        ));
+        AppState {
+            views: Arc::new(Views::new(
+                Arc::clone(&store),
+                cold.clone(),
+                Arc::clone(&connections),
+                Arc::clone(&matchmaking),
+            )),
+            profiles: Arc::new(Profiles::new(cold.clone())),
+            sweeper: Arc::new(Sweeper::new(
+                store,
+                Arc::clone(&games),
+                Arc::clone(&matchmaking),
+                Arc::clone(&connections),
+                Arc::clone(&hot),
+                cold.clone(),
+                config.waiting_game_ttl,
+            )),
+            config,
+            metrics,
+            accounts,
+            games,
+            matchmaking,
+            connections,
+            broadcasts,
+            drain,
+            hot,
             cold,
             audit,
-            metrics,
-            stats_cache: StatsCache::default(),
-            sessions: accounts::SessionCache::default(),
-            viewer_counts: social::PendingViewerCounts::default(),
-            draining: AtomicBool::new(false),
-            drain_signal: watch::channel(false).0,
-            next_socket: AtomicU64::new(1),
         }
     }
 
@@ -107,71 +163,72 @@ impl Arena {
         &self.config.instance_id
     }
 
-    /// Records an audit event (waits only if the writer is far behind).
-    pub async fn audit(&self, event: AuditEvent) {
-        self.audit.record(event).await;
-    }
-
-    /// Records audit events and waits until their lines are in the file (a process
-    /// killed after this returns has them), for events a commit must not outrun.
-    pub(crate) async fn audit_written(&self, events: Vec<AuditEvent>) {
-        if events.is_empty() {
-            return;
-        }
-        if let Err(err) = self.audit.record_all_written(events).await {
-            tracing::error!(error = %err, "audit lines not confirmed written");
-        }
-    }
-
-    /// Marks the instance as draining: not ready, sockets told to reconnect elsewhere.
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
-        self.drain_signal.send_replace(true);
-    }
-
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-    }
-
-    /// Resolves when the instance starts draining (for socket tasks).
-    pub fn drain_watch(&self) -> watch::Receiver<bool> {
-        self.drain_signal.subscribe()
-    }
-
-    /// A process-unique socket number.
-    pub fn next_socket_id(&self) -> u64 {
-        self.next_socket.fetch_add(1, Ordering::Relaxed)
-    }
-
     /// Checks both stores answer.
     pub async fn check_ready(&self) -> ServiceResult<()> {
         self.hot.ping().await?;
         self.cold.ping().await?;
         Ok(())
     }
-
-    fn ttl(&self) -> Duration {
-        self.config.game_ttl
-    }
 }
 
-/// The last `/stats` answer and when it was computed.
-#[derive(Default)]
-struct StatsCache(std::sync::Mutex<Option<(std::time::Instant, views::ClusterStats)>>);
+/// The game transaction's store and the services that change games through it.
+fn game_services(
+    config: &Config,
+    hot: &Arc<dyn HotStore>,
+    cold: &Cold,
+    audit: &Arc<AuditLog>,
+    metrics: &Arc<Metrics>,
+    broadcasts: &Arc<Broadcasts>,
+) -> (Arc<GameStore>, Arc<Games>, Arc<Matchmaking>) {
+    let store = Arc::new(GameStore::new(
+        Arc::clone(hot),
+        cold.clone(),
+        Arc::clone(audit),
+        Arc::clone(metrics),
+        &config.instance_id,
+        config.game_ttl,
+    ));
+    let games = Arc::new(Games::new(
+        Arc::clone(&store),
+        cold.clone(),
+        Arc::clone(audit),
+        Arc::clone(broadcasts),
+        Arc::clone(metrics),
+        config.move_time_limit_secs,
+    ));
+    let matchmaking = Arc::new(Matchmaking::new(
+        Arc::clone(hot),
+        cold.clone(),
+        Arc::clone(audit),
+        Arc::clone(broadcasts),
+        Arc::clone(&games),
+        Arc::clone(&store),
+    ));
+    (store, games, matchmaking)
+}
 
-impl StatsCache {
-    fn get(&self, freshness: Duration) -> Option<views::ClusterStats> {
-        let cached = self.0.lock().ok()?;
-        cached
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < freshness)
-            .map(|(_, stats)| stats.clone())
+/// Whether the instance is draining (shutting down): it is then not ready, its sockets
+/// are told to reconnect elsewhere, and its background tasks stop. Cheap to clone.
+#[derive(Clone)]
+pub struct Drain(Arc<watch::Sender<bool>>);
+
+impl Drain {
+    fn new() -> Drain {
+        Drain(Arc::new(watch::channel(false).0))
     }
 
-    fn put(&self, stats: views::ClusterStats) {
-        if let Ok(mut cached) = self.0.lock() {
-            *cached = Some((std::time::Instant::now(), stats));
-        }
+    /// Marks the instance as draining.
+    pub fn start(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Changes when the instance starts draining (for socket and background tasks).
+    pub fn watch(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
     }
 }
 

@@ -9,64 +9,74 @@
 //! with the database and the move is validated again against it. Its audit line is
 //! written before the commit, so a move the players saw is always in the audit log.
 
-use std::time::Instant;
+use std::{sync::atomic::Ordering::Relaxed, time::Instant};
 
 use chrono::Utc;
 
 use super::{
-    events, state::GameState, transaction::GameTx, views::MoveEvent, Arena, ServiceError,
-    ServiceResult,
+    domain::GameId,
+    events,
+    games::Games,
+    rebuild::ending,
+    state::GameState,
+    transaction::GameTx,
+    views::{GameView, MoveEvent},
+    ServiceError, ServiceResult,
 };
 use crate::{
     audit::AuditEvent,
-    cold::{ColdError, FinishRecord, NewMove, PlayerRecord, RatingOutcome},
-    game::{EndReason, GameStatus, Outcome, Seat, COLUMNS},
+    cold::{NewMove, Player, RatingOutcome},
+    game::{Column, EndReason, GameStatus, Placement, Seat},
 };
 
-impl Arena {
+impl Games {
+    /// Parses the column a client sent (at the edge, before [`Games::play_move`]); one
+    /// out of range counts as a rejected move, like any other refused move.
+    pub fn column(&self, index: i64) -> ServiceResult<Column> {
+        Column::new(index).map_err(|err| {
+            self.metrics.moves_rejected.fetch_add(1, Relaxed);
+            err.into()
+        })
+    }
+
     /// Plays `column` for `player` in `game_id`. `claimed_seat` is the `player` field a
     /// client may send; it is checked against the caller's real seat, never trusted.
     pub async fn play_move(
         &self,
-        player: &PlayerRecord,
-        game_id: &str,
+        player: &Player,
+        game_id: &GameId,
         claimed_seat: Option<i64>,
-        column: i64,
+        column: Column,
     ) -> ServiceResult<MoveEvent> {
         let received = Instant::now();
         let result = self
-            .play_move_inner(player, game_id, claimed_seat, column)
+            .play_move_retrying(player, game_id, claimed_seat, column)
             .await;
+        let metrics = &self.metrics;
         match &result {
             Ok(_) => {
-                self.metrics
-                    .moves_applied
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.metrics.observe_move_latency(received.elapsed());
+                metrics.moves_applied.fetch_add(1, Relaxed);
+                metrics.observe_move_latency(received.elapsed());
             }
             Err(_) => {
-                self.metrics
-                    .moves_rejected
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                metrics.moves_rejected.fetch_add(1, Relaxed);
             }
         }
         result
     }
 
-    async fn play_move_inner(
+    /// One retry when the game changed under the move (the database was ahead and the
+    /// transaction reconciled): the move is validated again against the real state.
+    async fn play_move_retrying(
         &self,
-        player: &PlayerRecord,
-        game_id: &str,
+        player: &Player,
+        game_id: &GameId,
         claimed_seat: Option<i64>,
-        column: i64,
+        column: Column,
     ) -> ServiceResult<MoveEvent> {
-        let column = u8::try_from(column)
-            .ok()
-            .filter(|c| usize::from(*c) < COLUMNS)
-            .ok_or(ServiceError::ColumnOutOfRange)?;
         let mut attempt = 0;
         loop {
-            let tx = self.begin(game_id).await?;
+            let tx = self.store.begin(game_id).await?;
             match self.play_locked(tx, player, claimed_seat, column).await {
                 Err(ServiceError::StateChanged) if attempt == 0 => attempt += 1,
                 result => return result,
@@ -77,9 +87,9 @@ impl Arena {
     async fn play_locked(
         &self,
         mut tx: GameTx<'_>,
-        player: &PlayerRecord,
+        player: &Player,
         claimed_seat: Option<i64>,
-        column: u8,
+        column: Column,
     ) -> ServiceResult<MoveEvent> {
         let mut board = tx.state.board();
         let seat = check_move(&tx.state, player.id, claimed_seat)?;
@@ -90,11 +100,11 @@ impl Arena {
         let stored = self
             .cold
             .insert_move(NewMove {
-                game_id: tx.game_id(),
+                game_id: tx.game_id().as_str(),
                 move_number: placement.move_number,
                 seat: placement.seat,
                 player_id: player.id,
-                column,
+                column: column.index(),
                 row: placement.row,
                 now,
             })
@@ -104,56 +114,40 @@ impl Arena {
         }
         crate::failpoint::hit("move.after_insert").await;
         let mut state = tx.state.clone();
-        state.moves.push(column);
-        let ending = match &placement.outcome {
-            Outcome::Won { seat, .. } => Some((EndReason::FourInARow, Some(*seat))),
-            Outcome::Draw => Some((EndReason::Draw, None)),
-            Outcome::InProgress => None,
-        };
-        let mut ratings = None;
-        match ending {
+        state.moves.push(column.index());
+        let ratings = match ending(&placement.outcome) {
             Some((reason, winner)) => {
                 state.end(GameStatus::Finished, reason, winner);
                 match self
+                    .store
                     .settle(&state, GameStatus::Finished, reason, winner)
                     .await
                 {
-                    Ok(outcome) => ratings = outcome,
+                    Ok(outcome) => outcome,
                     // The move is stored; the transaction reconciles (and settles) it.
                     Err(err) => return Err(tx.fail(err).await),
                 }
-                crate::failpoint::hit("game.after_result").await;
             }
             None => {
-                state.turn_deadline_ms = Some(self.deadline_after(&state, now.timestamp_millis()))
+                state.turn_deadline_ms = Some(state.deadline_after(now.timestamp_millis()));
+                None
             }
+        };
+        if state.status().is_over() {
+            crate::failpoint::hit("game.after_result").await;
         }
         let event = state.move_event(&placement, player.id, &board);
-        let mut broadcasts = vec![events::move_event(&event)];
-        let mut audit = vec![AuditEvent::new("move")
-            .game(&state.id)
-            .player(player.id)
-            .seq(event.seq)
-            .data(serde_json::json!({"player": event.player, "column": column, "row": event.row, "move_number": placement.move_number}))];
-        if ending.is_some() {
-            let view = state.view();
-            broadcasts.push(events::game_over_event(&view, ratings));
-            audit.extend(game_over_audit(&view, ratings));
-        }
+        let (broadcasts, audit) = move_messages(&state, &placement, &event, player, ratings);
         tx.commit(&state, broadcasts, audit).await?;
         Ok(event)
     }
 
     /// Resigns `player` from an active game: the opponent wins.
-    pub async fn resign(
-        &self,
-        player: &PlayerRecord,
-        game_id: &str,
-    ) -> ServiceResult<super::views::GameView> {
-        let tx = self.begin(game_id).await?;
+    pub async fn resign(&self, player: &Player, game_id: &GameId) -> ServiceResult<GameView> {
+        let tx = self.store.begin(game_id).await?;
         let seat = check_move(&tx.state, player.id, None)?;
         let resigned = AuditEvent::new("resign")
-            .game(game_id)
+            .game(game_id.as_str())
             .player(player.id)
             .seq(tx.state.version());
         self.end_game(
@@ -177,11 +171,11 @@ impl Arena {
         reason: EndReason,
         winner: Option<Seat>,
         cause: Option<AuditEvent>,
-    ) -> ServiceResult<super::views::GameView> {
+    ) -> ServiceResult<GameView> {
         let mut state = tx.state.clone();
         state.end(status, reason, winner);
         tx.writing();
-        let ratings = match self.settle(&state, status, reason, winner).await {
+        let ratings = match self.store.settle(&state, status, reason, winner).await {
             Ok(ratings) => ratings,
             Err(err) => return Err(tx.fail(err).await),
         };
@@ -195,38 +189,33 @@ impl Arena {
             .await?;
         Ok(view)
     }
+}
 
-    /// Writes the result and the ratings once (see [`crate::cold::Cold::finish_game`]).
-    pub(super) async fn settle(
-        &self,
-        state: &GameState,
-        status: GameStatus,
-        reason: EndReason,
-        winner: Option<Seat>,
-    ) -> Result<Option<RatingOutcome>, ColdError> {
-        let outcome = self
-            .cold
-            .finish_game(FinishRecord {
-                game_id: &state.id,
-                status,
-                reason,
-                winner,
-                move_count: state.moves.len() as u32,
-                now: Utc::now(),
-            })
-            .await?;
-        self.metrics
-            .games_finished
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(outcome)
+/// The broadcasts and audit lines of a move just applied to `state` (and of the game's
+/// end, if the move ended it).
+fn move_messages(
+    state: &GameState,
+    placement: &Placement,
+    event: &MoveEvent,
+    player: &Player,
+    ratings: Option<RatingOutcome>,
+) -> (Vec<String>, Vec<AuditEvent>) {
+    let mut broadcasts = vec![events::move_event(event)];
+    let mut audit = vec![AuditEvent::new("move")
+        .game(&state.id)
+        .player(player.id)
+        .seq(event.seq)
+        .data(serde_json::json!({"player": event.player, "column": placement.column, "row": event.row, "move_number": placement.move_number}))];
+    if state.status().is_over() {
+        let view = state.view();
+        broadcasts.push(events::game_over_event(&view, ratings));
+        audit.extend(game_over_audit(&view, ratings));
     }
+    (broadcasts, audit)
 }
 
 /// The audit lines of a game's end: `game_over`, then each seat's `rating_change`.
-pub(super) fn game_over_audit(
-    view: &super::views::GameView,
-    ratings: Option<RatingOutcome>,
-) -> Vec<AuditEvent> {
+pub(super) fn game_over_audit(view: &GameView, ratings: Option<RatingOutcome>) -> Vec<AuditEvent> {
     let mut audit = vec![AuditEvent::new("game_over")
         .game(&view.game_id)
         .seq(view.seq)

@@ -9,7 +9,7 @@ use poem_openapi::Object;
 use serde::Serialize;
 
 use super::{ServiceError, ServiceResult};
-use crate::cold::{Cold, PlayerRecord};
+use crate::cold::{Cold, Player};
 
 /// How many rating changes a profile carries (the newest ones).
 pub const RATING_HISTORY_POINTS: u64 = 200;
@@ -75,7 +75,7 @@ impl Profiles {
         Profiles { cold }
     }
 
-    async fn player_named(&self, username: &str) -> ServiceResult<PlayerRecord> {
+    async fn player_named(&self, username: &str) -> ServiceResult<Player> {
         self.cold
             .player_by_username(username)
             .await?
@@ -112,7 +112,7 @@ impl Profiles {
             wins,
             losses,
             draws,
-            guest: player.password_hash.is_none(),
+            guest: player.guest,
             member_since: timestamp(player.created_at),
             rating_history: history
                 .into_iter()

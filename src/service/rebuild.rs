@@ -7,11 +7,17 @@
 //! clock — the turn began at the last stored move (or when the game started), so a
 //! rebuilt deadline is the one the players were playing against, never a fresh one.
 
-use super::{now_ms, state::GameState, views::PlayerRef, Arena, ServiceError, ServiceResult};
+use chrono::Utc;
+
+use super::{
+    domain::GameId, state::GameState, transaction::GameStore, views::PlayerRef, ServiceError,
+    ServiceResult,
+};
 use crate::{
-    cold::{entities::stored_move, GameClock, RatingOutcome},
-    game::{EndReason, GameStatus, Outcome},
-    hot::Deadline,
+    cold::{
+        entities::game, entities::stored_move, ColdError, FinishRecord, GameClock, RatingOutcome,
+    },
+    game::{EndReason, GameStatus, Outcome, Seat},
 };
 
 /// A game as the database records it.
@@ -23,52 +29,18 @@ pub(super) struct Rebuilt {
     pub ratings: Option<RatingOutcome>,
 }
 
-impl Arena {
+impl GameStore {
     /// The state as the database knows it: the game row, its stored moves, its players'
     /// current ratings, its clock and its rematch. A game whose stored moves end it but
     /// whose row is unsettled (its last mover died before settling) is settled now.
-    pub(super) async fn rebuild_state(&self, game_id: &str) -> ServiceResult<Rebuilt> {
+    pub(super) async fn rebuild(&self, game_id: &GameId) -> ServiceResult<Rebuilt> {
         let row = self
             .cold
-            .game(game_id)
+            .game(game_id.as_str())
             .await?
             .ok_or(ServiceError::GameNotFound)?;
-        let stored_moves = self.cold.moves(game_id).await?;
-        let ids: Vec<i64> = [Some(row.player1_id), row.player2_id]
-            .into_iter()
-            .flatten()
-            .collect();
-        let players = self.cold.players(&ids).await?;
-        let player_ref = |id: i64| {
-            players.iter().find(|p| p.id == id).map(|p| PlayerRef {
-                id: p.id,
-                username: p.username.clone(),
-                elo_rating: p.elo_rating,
-            })
-        };
-        let player1 = player_ref(row.player1_id).ok_or(ServiceError::PlayerNotFound)?;
-        let mut state = GameState {
-            id: row.id.clone(),
-            status: GameStatus::parse(&row.status)
-                .ok_or_else(|| corrupt(game_id, "status", &row.status))?,
-            player1,
-            player2: row.player2_id.and_then(player_ref),
-            moves: stored_moves.iter().map(|m| m.column as u8).collect(),
-            end_reason: match row.end_reason.as_deref() {
-                Some(reason) => Some(
-                    EndReason::parse(reason)
-                        .ok_or_else(|| corrupt(game_id, "end_reason", reason))?,
-                ),
-                None => None,
-            },
-            winner: row.winner_seat.map(|seat| seat as u8),
-            move_time_limit_secs: row.move_time_limit_secs as u32,
-            turn_deadline_ms: None,
-            created_at: row
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            rematch_game_id: self.cold.rematch_of(game_id).await?,
-        };
+        let stored_moves = self.cold.moves(game_id.as_str()).await?;
+        let mut state = self.stored_state(&row, &stored_moves).await?;
         let mut ratings = match (row.player1_rating_change, row.player2_rating_change) {
             (Some(one), Some(two)) => Some(RatingOutcome {
                 changes: (one, two),
@@ -80,12 +52,7 @@ impl Arena {
             _ => None,
         };
         if state.status == GameStatus::Active {
-            let ending = match state.board().outcome() {
-                Outcome::Won { seat, .. } => Some((EndReason::FourInARow, Some(*seat))),
-                Outcome::Draw => Some((EndReason::Draw, None)),
-                Outcome::InProgress => None,
-            };
-            match ending {
+            match ending(state.board().outcome()) {
                 Some((reason, winner)) => {
                     state.end(GameStatus::Finished, reason, winner);
                     ratings = self
@@ -99,11 +66,7 @@ impl Arena {
                 }
             }
         }
-        tracing::info!(
-            game_id,
-            moves = state.moves.len(),
-            "game state rebuilt from the database"
-        );
+        tracing::info!(%game_id, moves = state.moves.len(), "game state rebuilt from the database");
         Ok(Rebuilt {
             state,
             stored_moves,
@@ -111,37 +74,74 @@ impl Arena {
         })
     }
 
-    /// When the player to move runs out of time if the turn begins at `began_ms`.
-    pub(super) fn deadline_after(&self, state: &GameState, began_ms: i64) -> i64 {
-        began_ms + i64::from(state.move_time_limit_secs) * 1000
+    /// The hot state of a stored game as its row and moves say (no clock yet).
+    async fn stored_state(
+        &self,
+        row: &game::Model,
+        stored_moves: &[stored_move::Model],
+    ) -> ServiceResult<GameState> {
+        let ids: Vec<i64> = [Some(row.player1_id), row.player2_id]
+            .into_iter()
+            .flatten()
+            .collect();
+        let players = self.cold.players(&ids).await?;
+        let player_ref = |id: i64| players.iter().find(|p| p.id == id).map(PlayerRef::from);
+        let status = row
+            .game_status()
+            .ok_or_else(|| corrupt(&row.id, "status", &row.status))?;
+        let end_reason = match row.end_reason.as_deref() {
+            Some(reason) => Some(
+                EndReason::parse(reason).ok_or_else(|| corrupt(&row.id, "end_reason", reason))?,
+            ),
+            None => None,
+        };
+        Ok(GameState {
+            id: row.id.clone(),
+            status,
+            player1: player_ref(row.player1_id).ok_or(ServiceError::PlayerNotFound)?,
+            player2: row.player2_id.and_then(player_ref),
+            moves: stored_moves.iter().map(|m| m.column as u8).collect(),
+            end_reason,
+            winner: row.winner_seat.map(|seat| seat as u8),
+            move_time_limit_secs: row.move_time_limit_secs as u32,
+            turn_deadline_ms: None,
+            created_at: row.created_at,
+            rematch_game_id: self.cold.rematch_of(&row.id).await?,
+        })
     }
 
-    /// Re-arms every active game's clock from the database when the hot store lost its
-    /// timer indexes (it came back empty); a no-op while they are known to be complete.
-    /// Any number of instances may do it at once: each entry is the database's deadline.
-    pub(super) async fn rearm_clocks_if_lost(&self) -> ServiceResult<()> {
-        if self.hot.clocks_armed().await? {
-            return Ok(());
-        }
-        let clocks = self.cold.active_clocks().await?;
-        for clock in &clocks {
-            self.hot
-                .schedule(
-                    &Deadline::turn(&clock.game_id),
-                    clock.deadline.timestamp_millis(),
-                )
-                .await?;
-        }
-        self.hot.mark_clocks_armed().await?;
-        tracing::info!(
-            games = clocks.len(),
-            overdue = clocks
-                .iter()
-                .filter(|c| c.deadline.timestamp_millis() <= now_ms())
-                .count(),
-            "move clocks re-armed from the database"
-        );
-        Ok(())
+    /// Writes the result and the ratings once (see [`crate::cold::Cold::finish_game`]).
+    pub(super) async fn settle(
+        &self,
+        state: &GameState,
+        status: GameStatus,
+        reason: EndReason,
+        winner: Option<Seat>,
+    ) -> Result<Option<RatingOutcome>, ColdError> {
+        let outcome = self
+            .cold
+            .finish_game(FinishRecord {
+                game_id: &state.id,
+                status,
+                reason,
+                winner,
+                move_count: state.moves.len() as u32,
+                now: Utc::now(),
+            })
+            .await?;
+        self.metrics
+            .games_finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(outcome)
+    }
+}
+
+/// How the board ends a game, if it does: four in a row or a full board.
+pub(super) fn ending(outcome: &Outcome) -> Option<(EndReason, Option<Seat>)> {
+    match outcome {
+        Outcome::Won { seat, .. } => Some((EndReason::FourInARow, Some(*seat))),
+        Outcome::Draw => Some((EndReason::Draw, None)),
+        Outcome::InProgress => None,
     }
 }
 

@@ -4,9 +4,10 @@
 //! never disagree with the move list. The version is derived from the content
 //! ([`sequence_number`]), so a state rebuilt from the database has the version clients saw.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{GameView, LastMove, MoveEvent, PlayerRef};
+use super::views::{timestamp, GameView, LastMove, MoveEvent, PlayerRef};
 use crate::game::{sequence_number, Board, EndReason, GameStatus, Outcome, Placement, Seat};
 
 /// The serialized hot state of one game.
@@ -23,11 +24,44 @@ pub struct GameState {
     pub winner: Option<u8>,
     pub move_time_limit_secs: u32,
     pub turn_deadline_ms: Option<i64>,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     pub rematch_game_id: Option<String>,
 }
 
 impl GameState {
+    /// A game just created at `now`: waiting for player two, or (with `player2`)
+    /// active, its first turn's clock running.
+    pub fn new(
+        id: &super::domain::GameId,
+        player1: PlayerRef,
+        player2: Option<PlayerRef>,
+        move_time_limit_secs: u32,
+        now: DateTime<Utc>,
+    ) -> GameState {
+        let active = player2.is_some();
+        let mut state = GameState {
+            id: id.to_string(),
+            status: if active {
+                GameStatus::Active
+            } else {
+                GameStatus::Waiting
+            },
+            player1,
+            player2,
+            moves: Vec::new(),
+            end_reason: None,
+            winner: None,
+            move_time_limit_secs,
+            turn_deadline_ms: None,
+            created_at: now,
+            rematch_game_id: None,
+        };
+        if active {
+            state.turn_deadline_ms = Some(state.deadline_after(now.timestamp_millis()));
+        }
+        state
+    }
+
     pub fn status(&self) -> GameStatus {
         self.status
     }
@@ -39,6 +73,11 @@ impl GameState {
             GameStatus::Active => self.turn_deadline_ms,
             _ => None,
         }
+    }
+
+    /// When the player to move runs out of time if the turn begins at `began_ms`.
+    pub fn deadline_after(&self, began_ms: i64) -> i64 {
+        began_ms + i64::from(self.move_time_limit_secs) * 1000
     }
 
     pub fn end_reason(&self) -> Option<EndReason> {
@@ -124,7 +163,7 @@ impl GameState {
             move_time_limit_secs: self.move_time_limit_secs,
             turn_deadline_ms: self.turn_deadline_ms,
             rematch_game_id: self.rematch_game_id.clone(),
-            created_at: self.created_at.clone(),
+            created_at: timestamp(self.created_at),
         }
     }
 

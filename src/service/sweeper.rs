@@ -14,10 +14,19 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 
-use super::{now_ms, Arena, ServiceError, ServiceResult};
+use super::{
+    connections::{Abandonment, Connections},
+    domain::GameId,
+    games::{Cancellation, Games},
+    matchmaking::Matchmaking,
+    now_ms,
+    transaction::GameStore,
+    Drain, ServiceError, ServiceResult,
+};
 use crate::{
-    game::{EndReason, GameStatus, Seat},
-    hot::{Deadline, Timer},
+    cold::Cold,
+    game::{EndReason, GameStatus},
+    hot::{Deadline, HotStore, Timer},
 };
 
 /// How often each instance sweeps.
@@ -27,12 +36,45 @@ const BATCH: usize = 50;
 /// Waiting games are looked at every this many sweeps.
 const WAITING_EVERY: u64 = 20;
 
-impl Arena {
+/// The background sweep. Owns the move-clock index (`c4:timers:turn`, written by
+/// commits) and its "armed" marker.
+pub struct Sweeper {
+    store: Arc<GameStore>,
+    games: Arc<Games>,
+    matchmaking: Arc<Matchmaking>,
+    connections: Arc<Connections>,
+    hot: Arc<dyn HotStore>,
+    cold: Cold,
+    /// How long a waiting game may wait for an opponent.
+    waiting_game_ttl: Duration,
+}
+
+impl Sweeper {
+    pub fn new(
+        store: Arc<GameStore>,
+        games: Arc<Games>,
+        matchmaking: Arc<Matchmaking>,
+        connections: Arc<Connections>,
+        hot: Arc<dyn HotStore>,
+        cold: Cold,
+        waiting_game_ttl: Duration,
+    ) -> Sweeper {
+        Sweeper {
+            hot,
+            store,
+            games,
+            matchmaking,
+            connections,
+            cold,
+            waiting_game_ttl,
+        }
+    }
+
     /// Runs the sweep until the instance drains.
-    pub fn spawn_sweeper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let arena = Arc::clone(self);
+    pub fn spawn(self: &Arc<Self>, drain: &Drain) -> tokio::task::JoinHandle<()> {
+        let sweeper = Arc::clone(self);
+        let mut drain = drain.watch();
         tokio::spawn(async move {
-            let mut drain = arena.drain_watch();
             let mut tick = tokio::time::interval(SWEEP_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut round: u64 = 0;
@@ -42,7 +84,8 @@ impl Arena {
                     _ = drain.changed() => return,
                 }
                 round += 1;
-                if let Err(err) = arena.sweep(round % WAITING_EVERY == 0).await {
+                if let Err(err) = sweeper.sweep(round % WAITING_EVERY == 0).await {
+                    err.report();
                     tracing::warn!(error = %err, "sweep failed; retrying next tick");
                 }
             }
@@ -55,28 +98,32 @@ impl Arena {
         for deadline in self.hot.due(Timer::TurnDeadline, now, BATCH).await? {
             self.expire_turn(deadline.game_id()).await?;
         }
-        for deadline in self.hot.due(Timer::Abandonment, now, BATCH).await? {
-            self.settle_abandonment(&deadline).await?;
+        for due in self.connections.due_abandonments(now, BATCH).await? {
+            self.settle_abandonment(&due).await?;
         }
-        self.pair_queue().await?;
+        self.matchmaking.pair_queue().await?;
         if include_waiting {
-            let cutoff = Utc::now()
-                - chrono::Duration::from_std(self.config.waiting_game_ttl).unwrap_or_default();
+            let cutoff =
+                Utc::now() - chrono::Duration::from_std(self.waiting_game_ttl).unwrap_or_default();
             for game in self.cold.stale_waiting_games(cutoff, BATCH as u64).await? {
-                self.expire_waiting(&game.id).await?;
+                self.expire_waiting(&GameId::parse(&game.id)?).await?;
             }
         }
         Ok(())
     }
 
     /// The player to move ran out of time.
-    async fn expire_turn(&self, game_id: &str) -> ServiceResult<()> {
-        let tx = match self.try_begin(game_id).await {
+    async fn expire_turn(&self, member: &str) -> ServiceResult<()> {
+        let began = match GameId::parse(member) {
+            Ok(game_id) => self.store.try_begin(&game_id).await,
+            Err(err) => Err(err),
+        };
+        let tx = match began {
             Ok(Some(tx)) => tx,
             Ok(None) => return Ok(()),
             Err(ServiceError::GameNotFound) => {
                 // A game that does not exist has no clock to enforce.
-                self.hot.unschedule(&Deadline::turn(game_id)).await?;
+                self.hot.unschedule(&Deadline::turn(member)).await?;
                 return Ok(());
             }
             Err(err) => return Err(err),
@@ -85,99 +132,94 @@ impl Arena {
         if clock.is_none_or(|deadline| deadline > now_ms()) {
             // Moved or ended since it was scheduled: put the index right.
             match clock {
-                Some(deadline) => {
-                    self.hot
-                        .schedule(&Deadline::turn(game_id), deadline)
-                        .await?
-                }
-                None => self.hot.unschedule(&Deadline::turn(game_id)).await?,
+                Some(deadline) => self.hot.schedule(&Deadline::turn(member), deadline).await?,
+                None => self.hot.unschedule(&Deadline::turn(member)).await?,
             }
             return Ok(());
         }
         let out_of_time = tx.state.board().next_seat();
-        tracing::info!(game_id, seat = out_of_time.number(), "move clock ran out");
-        if tx.state.moves.is_empty() {
-            self.end_game(tx, GameStatus::Abandoned, EndReason::Timeout, None, None)
-                .await?;
+        tracing::info!(
+            game_id = member,
+            seat = out_of_time.number(),
+            "move clock ran out"
+        );
+        let (status, winner) = if tx.state.moves.is_empty() {
+            (GameStatus::Abandoned, None)
         } else {
-            self.end_game(
-                tx,
-                GameStatus::Finished,
-                EndReason::Timeout,
-                Some(out_of_time.other()),
-                None,
-            )
+            (GameStatus::Finished, Some(out_of_time.other()))
+        };
+        self.games
+            .end_game(tx, status, EndReason::Timeout, winner, None)
             .await?;
-        }
         Ok(())
     }
 
     /// A seat stayed disconnected past its grace period.
-    async fn settle_abandonment(&self, deadline: &Deadline) -> ServiceResult<()> {
-        let parsed = match deadline {
-            Deadline::Abandonment { game_id, seat } => Some((game_id.as_str(), *seat)),
-            Deadline::Turn { .. } => None,
-        };
-        let Some((game_id, seat)) =
-            parsed.and_then(|(id, seat)| Some((id, Seat::from_number(seat)?)))
-        else {
-            return self.hot.unschedule(deadline).await.map_err(Into::into);
-        };
-        let Some(tx) = self.try_begin(game_id).await? else {
+    async fn settle_abandonment(&self, due: &Abandonment) -> ServiceResult<()> {
+        let Some(tx) = self.store.try_begin(&due.game_id).await? else {
             return Ok(());
         };
-        self.hot.unschedule(deadline).await?;
-        let returned = self.presence(game_id).await?.seats[usize::from(seat.number() - 1)];
+        self.connections.clear_abandonment(due).await?;
+        let returned = self
+            .connections
+            .presence(&due.game_id)
+            .await?
+            .seat_online(due.seat);
         if tx.state.status() != GameStatus::Active || returned {
             return Ok(());
         }
-        tracing::info!(game_id, seat = seat.number(), "seat abandoned the game");
-        self.end_game(
-            tx,
-            GameStatus::Finished,
-            EndReason::Abandoned,
-            Some(seat.other()),
-            None,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Starts the grace period of a seat whose last socket closed.
-    pub async fn seat_disconnected(&self, game_id: &str, seat: Seat) -> ServiceResult<()> {
-        if self.presence(game_id).await?.seats[usize::from(seat.number() - 1)] {
-            return Ok(());
-        }
-        let grace = self.config.abandon_grace.as_millis() as i64;
-        self.hot
-            .schedule(&absence(game_id, seat), now_ms() + grace)
+        tracing::info!(game_id = %due.game_id, seat = due.seat.number(), "seat abandoned the game");
+        self.games
+            .end_game(
+                tx,
+                GameStatus::Finished,
+                EndReason::Abandoned,
+                Some(due.seat.other()),
+                None,
+            )
             .await?;
         Ok(())
     }
 
-    /// A seat is back: its grace period ends.
-    pub async fn seat_connected(&self, game_id: &str, seat: Seat) -> ServiceResult<()> {
-        self.hot.unschedule(&absence(game_id, seat)).await?;
-        Ok(())
-    }
-
     /// A waiting game nobody joined in time.
-    async fn expire_waiting(&self, game_id: &str) -> ServiceResult<()> {
-        let Some(tx) = self.try_begin(game_id).await? else {
+    async fn expire_waiting(&self, game_id: &GameId) -> ServiceResult<()> {
+        let Some(tx) = self.store.try_begin(game_id).await? else {
             return Ok(());
         };
         if tx.state.status() != GameStatus::Waiting {
             return Ok(());
         }
-        self.cancel_locked(tx, None, "expired").await?;
+        self.games
+            .cancel_locked(tx, None, Cancellation::Expired)
+            .await?;
         Ok(())
     }
-}
 
-/// The abandonment deadline of a seat.
-fn absence(game_id: &str, seat: Seat) -> Deadline {
-    Deadline::Abandonment {
-        game_id: game_id.to_string(),
-        seat: seat.number(),
+    /// Re-arms every active game's clock from the database when the hot store lost its
+    /// timer indexes (it came back empty); a no-op while they are known to be complete.
+    /// Any number of instances may do it at once: each entry is the database's deadline.
+    async fn rearm_clocks_if_lost(&self) -> ServiceResult<()> {
+        if self.hot.clocks_armed().await? {
+            return Ok(());
+        }
+        let clocks = self.cold.active_clocks().await?;
+        for clock in &clocks {
+            self.hot
+                .schedule(
+                    &Deadline::turn(&clock.game_id),
+                    clock.deadline.timestamp_millis(),
+                )
+                .await?;
+        }
+        self.hot.mark_clocks_armed().await?;
+        tracing::info!(
+            games = clocks.len(),
+            overdue = clocks
+                .iter()
+                .filter(|c| c.deadline.timestamp_millis() <= now_ms())
+                .count(),
+            "move clocks re-armed from the database"
+        );
+        Ok(())
     }
 }

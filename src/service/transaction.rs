@@ -19,26 +19,51 @@
 //! A database write that finds the database ahead (a move number already stored, a
 //! game no longer active or waiting) reconciles the same way ([`GameTx::reconcile`]).
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use rand::Rng;
 
-use super::{events, state::GameState, Arena, ServiceError, ServiceResult};
+use super::{
+    domain::GameId, events, moves::game_over_audit, rebuild::Rebuilt, state::GameState,
+    ServiceError, ServiceResult,
+};
 use crate::{
-    audit::AuditEvent,
-    cold::ColdError,
-    hot::{Commit, CommitOutcome, Loaded, Release, Versioned},
+    audit::{AuditEvent, AuditLog},
+    cold::{Cold, ColdError},
+    game::Seat,
+    hot::{Commit, CommitOutcome, Deadline, HotStore, Loaded, Release, Versioned},
+    telemetry::Metrics,
 };
 
 /// How long a lock lives if its holder never releases it.
 pub const LOCK_TTL: Duration = Duration::from_secs(2);
 /// How long a request waits for a busy game before answering `game_busy`.
 const LOCK_WAIT: Duration = Duration::from_secs(4);
+/// How long rematch votes are kept.
+const REMATCH_VOTE_TTL: Duration = Duration::from_secs(3600);
+
+/// Where games live: their hot state (a cache of the database's record, see the
+/// module doc) and the one way to change it, [`GameStore::begin`]. Owns the game keys
+/// of the hot store (state, lock, intent, the turn-deadline index written on commit).
+pub struct GameStore {
+    // The stores are visible to `rebuild.rs`, the rest of this type.
+    pub(super) hot: Arc<dyn HotStore>,
+    pub(super) cold: Cold,
+    audit: Arc<AuditLog>,
+    pub(super) metrics: Arc<Metrics>,
+    /// Names this instance in lock tokens.
+    instance: String,
+    /// Sliding time-to-live of a game's hot state.
+    ttl: Duration,
+}
 
 /// A game's lock while held: released on drop unless committed.
 struct Held<'a> {
-    arena: &'a Arena,
-    game_id: String,
+    store: &'a GameStore,
+    game_id: GameId,
     /// The lock token while held; `None` once committed.
     token: Option<String>,
     /// The hot version read under the lock (`None`: the game had no hot state).
@@ -62,12 +87,29 @@ enum Attempt<'a> {
     Reconciled,
 }
 
-impl Arena {
+impl GameStore {
+    pub fn new(
+        hot: Arc<dyn HotStore>,
+        cold: Cold,
+        audit: Arc<AuditLog>,
+        metrics: Arc<Metrics>,
+        instance: &str,
+        ttl: Duration,
+    ) -> GameStore {
+        GameStore {
+            hot,
+            cold,
+            audit,
+            metrics,
+            instance: instance.to_string(),
+            ttl,
+        }
+    }
+
     /// Locks the game (waiting, with jittered back-off, while another request holds it)
     /// and loads its state, reconciled with the database if a previous holder was
     /// interrupted.
-    pub(super) async fn begin(&self, game_id: &str) -> ServiceResult<GameTx<'_>> {
-        check_game_id(game_id)?;
+    pub(super) async fn begin(&self, game_id: &GameId) -> ServiceResult<GameTx<'_>> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
@@ -85,10 +127,9 @@ impl Arena {
         }
     }
 
-    /// Like [`Arena::begin`], only if the lock is free right now (for background sweeps,
-    /// which simply come back later).
-    pub(super) async fn try_begin(&self, game_id: &str) -> ServiceResult<Option<GameTx<'_>>> {
-        check_game_id(game_id)?;
+    /// Like [`GameStore::begin`], only if the lock is free right now (for background
+    /// sweeps, which simply come back later).
+    pub(super) async fn try_begin(&self, game_id: &GameId) -> ServiceResult<Option<GameTx<'_>>> {
         loop {
             match self.attempt(game_id).await? {
                 Attempt::Held(tx) => return Ok(Some(*tx)),
@@ -98,22 +139,18 @@ impl Arena {
         }
     }
 
-    async fn attempt(&self, game_id: &str) -> ServiceResult<Attempt<'_>> {
-        let token = format!(
-            "{}:{:016x}",
-            self.instance(),
-            rand::thread_rng().gen::<u64>()
-        );
+    async fn attempt(&self, game_id: &GameId) -> ServiceResult<Attempt<'_>> {
+        let token = format!("{}:{:016x}", self.instance, rand::thread_rng().gen::<u64>());
         let Some(loaded) = self
             .hot
-            .try_lock_and_load(game_id, &token, LOCK_TTL, self.ttl())
+            .try_lock_and_load(game_id.as_str(), &token, LOCK_TTL, self.ttl)
             .await?
         else {
             return Ok(Attempt::Busy);
         };
         let mut held = Held {
-            arena: self,
-            game_id: game_id.to_string(),
+            store: self,
+            game_id: game_id.clone(),
             token: Some(token),
             read_version: loaded.state.as_ref().map(|stored| stored.version),
             wrote: false,
@@ -124,7 +161,7 @@ impl Arena {
                 Ok(Attempt::Held(Box::new(GameTx { held, state })))
             }
             Some(Ok(state)) => {
-                tracing::warn!(game_id, "previous lock holder was interrupted; reconciling");
+                tracing::warn!(%game_id, "previous lock holder was interrupted; reconciling");
                 held.reconcile(Some(&state)).await?;
                 Ok(Attempt::Reconciled)
             }
@@ -144,12 +181,16 @@ impl Arena {
     /// the lock, so nobody else stores one meanwhile).
     async fn restore_state(
         &self,
-        game_id: &str,
+        game_id: &GameId,
         read_version: &mut Option<u64>,
     ) -> ServiceResult<GameState> {
-        let state = self.rebuild_state(game_id).await?.state;
+        let state = self.rebuild(game_id).await?.state;
         let versioned = encode(&state)?;
-        if self.hot.create(game_id, &versioned, self.ttl()).await? {
+        if self
+            .hot
+            .create(game_id.as_str(), &versioned, self.ttl)
+            .await?
+        {
             *read_version = Some(versioned.version);
         }
         Ok(state)
@@ -157,9 +198,8 @@ impl Arena {
 
     /// The game's state for reading (no lock): the hot state, rebuilt when missing, and
     /// reconciled first when a lock holder was interrupted.
-    pub(super) async fn load_state(&self, game_id: &str) -> ServiceResult<GameState> {
-        check_game_id(game_id)?;
-        let Loaded { state, interrupted } = self.hot.load(game_id, self.ttl()).await?;
+    pub async fn load(&self, game_id: &GameId) -> ServiceResult<GameState> {
+        let Loaded { state, interrupted } = self.hot.load(game_id.as_str(), self.ttl).await?;
         match state {
             Some(stored) if !interrupted => decode(game_id, &stored),
             // Reconciling (or restoring) needs the lock: the transaction does it.
@@ -167,10 +207,44 @@ impl Arena {
         }
     }
 
+    /// Stores the hot state of a game just created in the database, and arms its
+    /// clock if it started at once.
+    pub(super) async fn create(&self, state: &GameState) -> ServiceResult<()> {
+        self.hot
+            .create(&state.id, &encode(state)?, self.ttl)
+            .await?;
+        if let Some(deadline) = state.running_clock() {
+            self.hot
+                .schedule(&Deadline::turn(&state.id), deadline)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records `seat`'s vote for a rematch of the game; returns how many seats voted.
+    pub(super) async fn rematch_vote(&self, game_id: &GameId, seat: Seat) -> ServiceResult<u8> {
+        let (votes, _) = self
+            .hot
+            .rematch_vote(game_id.as_str(), seat.number(), REMATCH_VOTE_TTL)
+            .await?;
+        Ok(votes)
+    }
+
+    /// Records audit events and waits until their lines are in the file (a process
+    /// killed after this returns has them), for events a commit must not outrun.
+    pub(super) async fn audit_written(&self, events: Vec<AuditEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(err) = self.audit.record_all_written(events).await {
+            tracing::error!(error = %err, "audit lines not confirmed written");
+        }
+    }
+
     /// Commits `state` under a lock token, publishing `events`.
     async fn commit_hot(
         &self,
-        game_id: &str,
+        game_id: &GameId,
         token: &str,
         read_version: Option<u64>,
         state: &GameState,
@@ -180,13 +254,13 @@ impl Arena {
         let outcome = self
             .hot
             .commit(
-                game_id,
+                game_id.as_str(),
                 Commit {
                     lock_token: token,
                     expected_version: read_version,
                     new: encode(state)?,
                     events,
-                    ttl: self.ttl(),
+                    ttl: self.ttl,
                     turn_deadline_ms: state.running_clock(),
                 },
             )
@@ -199,7 +273,7 @@ impl Arena {
                 Ok(())
             }
             CommitOutcome::LockLost | CommitOutcome::VersionChanged => {
-                tracing::warn!(game_id, ?outcome, "commit refused; state changed under us");
+                tracing::warn!(%game_id, ?outcome, "commit refused; state changed under us");
                 Err(ServiceError::StateChanged)
             }
         }
@@ -207,7 +281,7 @@ impl Arena {
 }
 
 impl GameTx<'_> {
-    pub fn game_id(&self) -> &str {
+    pub fn game_id(&self) -> &GameId {
         &self.held.game_id
     }
 
@@ -227,18 +301,18 @@ impl GameTx<'_> {
         broadcasts: Vec<String>,
         audit: Vec<AuditEvent>,
     ) -> ServiceResult<()> {
-        self.held.arena.audit_written(audit).await;
+        self.held.store.audit_written(audit).await;
         crate::failpoint::hit("commit.before_hot").await;
         let result = self.held.commit(state, broadcasts).await;
         if matches!(result, Err(ServiceError::StateChanged)) && self.held.wrote {
             // This holder stalled past its lock's TTL after writing the database, and
             // someone else committed meanwhile: bring the hot state up to what the
             // database now holds rather than leave it behind until the next write.
-            let arena = self.held.arena;
+            let store = self.held.store;
             let game_id = self.held.game_id.clone();
             drop(self);
-            if let Err(err) = arena.begin(&game_id).await?.reconcile().await {
-                tracing::warn!(error = %err, game_id, "reconciling after a lost lock failed");
+            if let Err(err) = store.begin(&game_id).await?.reconcile().await {
+                tracing::warn!(error = %err, %game_id, "reconciling after a lost lock failed");
             }
         }
         result
@@ -272,7 +346,7 @@ impl Held<'_> {
     async fn commit(&mut self, state: &GameState, broadcasts: Vec<String>) -> ServiceResult<()> {
         let token = self.token.take().unwrap_or_default();
         let result = self
-            .arena
+            .store
             .commit_hot(&self.game_id, &token, self.read_version, state, broadcasts)
             .await;
         if result.is_err() {
@@ -285,21 +359,39 @@ impl Held<'_> {
 
     /// Replaces the hot state (`stale`, `None` when unreadable) with the database's.
     async fn reconcile(&mut self, stale: Option<&GameState>) -> ServiceResult<()> {
-        let arena = self.arena;
-        let rebuilt = arena.rebuild_state(&self.game_id).await?;
+        let store = self.store;
+        let rebuilt = store.rebuild(&self.game_id).await?;
         let fresh = &rebuilt.state;
         let known_moves = stale.map_or(fresh.moves.len(), |s| s.moves.len());
         if known_moves > fresh.moves.len() {
             tracing::error!(game_id = %self.game_id, hot = known_moves, stored = fresh.moves.len(),
                 "hot state was ahead of the database; the database's record wins");
         }
+        let (audit, broadcasts) = self.differences(stale, &rebuilt, known_moves).await;
+        store.audit_written(audit).await;
+        self.commit(fresh, broadcasts).await?;
+        tracing::info!(game_id = %self.game_id, seq = fresh.version(), "hot state reconciled with the database");
+        Ok(())
+    }
+
+    /// What the database holds and the hot state (`stale`) did not: the audit lines
+    /// (`move_recovered`, `game_recovered`, `game_over`, `rating_change`) and the
+    /// broadcasts (`state`, and `game_over` / `rematch` when those are new).
+    async fn differences(
+        &self,
+        stale: Option<&GameState>,
+        rebuilt: &Rebuilt,
+        known_moves: usize,
+    ) -> (Vec<AuditEvent>, Vec<String>) {
+        let fresh = &rebuilt.state;
+        let game_id = self.game_id.as_str();
         let mut audit: Vec<AuditEvent> = rebuilt
             .stored_moves
             .iter()
             .filter(|m| usize::try_from(m.move_number).unwrap_or(0) > known_moves)
             .map(|m| {
                 AuditEvent::new("move_recovered")
-                    .game(&self.game_id)
+                    .game(game_id)
                     .player(m.player_id)
                     .seq(u64::try_from(m.move_number).unwrap_or(0) + 1)
                     .data(serde_json::json!({
@@ -314,7 +406,7 @@ impl Held<'_> {
         if let Some(stale) = stale.filter(|s| s.status != fresh.status) {
             audit.push(
                 AuditEvent::new("game_recovered")
-                    .game(&self.game_id)
+                    .game(game_id)
                     .seq(view.seq)
                     .data(serde_json::json!({
                         "from_status": stale.status,
@@ -327,21 +419,18 @@ impl Held<'_> {
         let mut broadcasts = vec![events::state_event(&view, None, Some("resync"))];
         if fresh.status().is_over() && stale.is_none_or(|s| !s.status().is_over()) {
             broadcasts.push(events::game_over_event(&view, rebuilt.ratings));
-            audit.extend(super::moves::game_over_audit(&view, rebuilt.ratings));
+            audit.extend(game_over_audit(&view, rebuilt.ratings));
         }
         let new_rematch = fresh
             .rematch_game_id
             .as_deref()
             .filter(|_| stale.is_none_or(|s| s.rematch_game_id.is_none()));
-        if let Some(rematch_id) = new_rematch {
-            if let Ok(new_game) = arena.rebuild_state(rematch_id).await {
-                broadcasts.push(events::rematch_event(&self.game_id, &new_game.state.view()));
+        if let Some(rematch_id) = new_rematch.and_then(|id| GameId::parse(id).ok()) {
+            if let Ok(new_game) = self.store.rebuild(&rematch_id).await {
+                broadcasts.push(events::rematch_event(game_id, &new_game.state.view()));
             }
         }
-        arena.audit_written(audit).await;
-        self.commit(fresh, broadcasts).await?;
-        tracing::info!(game_id = %self.game_id, seq = view.seq, "hot state reconciled with the database");
-        Ok(())
+        (audit, broadcasts)
     }
 }
 
@@ -352,8 +441,8 @@ impl Drop for Held<'_> {
         let Some(token) = self.token.take() else {
             return;
         };
-        let hot = std::sync::Arc::clone(&self.arena.hot);
-        let game_id = std::mem::take(&mut self.game_id);
+        let hot = Arc::clone(&self.store.hot);
+        let game_id = self.game_id.to_string();
         let how = if self.wrote {
             Release::Interrupted
         } else {
@@ -374,20 +463,6 @@ impl Drop for Held<'_> {
     }
 }
 
-/// Game ids are UUIDs; anything that can't be one (too long, odd characters) is
-/// simply not found, and never becomes part of a Redis key.
-fn check_game_id(game_id: &str) -> ServiceResult<()> {
-    let plausible = (1..=64).contains(&game_id.len())
-        && game_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if plausible {
-        Ok(())
-    } else {
-        Err(ServiceError::GameNotFound)
-    }
-}
-
 pub(super) fn encode(state: &GameState) -> ServiceResult<Versioned> {
     let text = serde_json::to_string(state).map_err(|err| {
         tracing::error!(error = %err, "game state does not serialize");
@@ -399,9 +474,9 @@ pub(super) fn encode(state: &GameState) -> ServiceResult<Versioned> {
     })
 }
 
-fn decode(game_id: &str, stored: &Versioned) -> ServiceResult<GameState> {
+fn decode(game_id: &GameId, stored: &Versioned) -> ServiceResult<GameState> {
     serde_json::from_str(&stored.state).map_err(|err| {
-        tracing::error!(game_id, error = %err, "hot state does not parse");
+        tracing::error!(%game_id, error = %err, "hot state does not parse");
         ServiceError::Unavailable
     })
 }

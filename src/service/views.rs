@@ -3,9 +3,17 @@
 //! `serde::Serialize` (so the WebSocket sends the very same shape); defining them once
 //! here keeps the two transports from drifting apart.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::Object;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::cold::Player;
+
+/// How times are shown to clients: RFC 3339, whole seconds, UTC.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
 
 /// A player as shown next to a game or in a list.
 #[derive(Clone, Debug, PartialEq, Eq, Object, Serialize, Deserialize, JsonSchema)]
@@ -13,6 +21,16 @@ pub struct PlayerRef {
     pub id: i64,
     pub username: String,
     pub elo_rating: i32,
+}
+
+impl From<&Player> for PlayerRef {
+    fn from(player: &Player) -> PlayerRef {
+        PlayerRef {
+            id: player.id,
+            username: player.username.clone(),
+            elo_rating: player.elo_rating,
+        }
+    }
 }
 
 /// A cell of the board.

@@ -7,7 +7,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use connect4_arena::{service::Arena, Application, Config};
+use connect4_arena::{service::AppState, Application, Config};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
@@ -127,7 +127,7 @@ fn remove_older_than(root: &std::path::Path, age: Duration) {
 /// One running instance.
 pub struct Instance {
     pub port: u16,
-    arena: Option<Arc<Arena>>,
+    state: Option<Arc<AppState>>,
     pub instance_id: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -138,7 +138,7 @@ impl Instance {
     pub fn external(port: u16) -> Instance {
         Instance {
             port,
-            arena: None,
+            state: None,
             instance_id: format!("external-{port}"),
             stop: None,
             task: None,
@@ -146,8 +146,8 @@ impl Instance {
     }
 
     /// The in-process instance's state (not available for external instances).
-    pub fn arena(&self) -> &Arc<Arena> {
-        self.arena.as_ref().expect("an in-process instance")
+    pub fn state(&self) -> &Arc<AppState> {
+        self.state.as_ref().expect("an in-process instance")
     }
 
     pub fn http(&self, path: &str) -> String {
@@ -257,14 +257,14 @@ impl ClusterSpec {
         .expect("test config");
         let app = Application::build(config).await.expect("instance starts");
         let port = app.port();
-        let arena = app.arena();
+        let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
         Instance {
             port,
-            arena: Some(arena),
+            state: Some(state),
             instance_id: instance_id.to_string(),
             stop: Some(stop),
             task: Some(task),

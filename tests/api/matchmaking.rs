@@ -191,7 +191,7 @@ async fn set_rating(database_url: &str, player_id: i64, rating: i32) {
 async fn a_pairing_whose_game_cannot_be_created_puts_the_real_player_back_in_the_queue() {
     let (_spec, nodes) = spawn_cluster(1).await;
     let node = &nodes[0];
-    let hot = &node.arena().hot;
+    let hot = &node.state().hot;
     // A queue entry for a player the database does not know: pairing with it fails when
     // the game is created.
     let ghost = i64::MAX - 7;

@@ -28,3 +28,22 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The stored status; `None` for a value that is not a known status (an error for
+    /// whoever needs it, never a default).
+    pub fn game_status(&self) -> Option<crate::game::GameStatus> {
+        crate::game::GameStatus::parse(&self.status)
+    }
+
+    /// The seat `player_id` holds in this game, if any.
+    pub fn seat_of(&self, player_id: i64) -> Option<crate::game::Seat> {
+        if self.player1_id == player_id {
+            Some(crate::game::Seat::One)
+        } else if self.player2_id == Some(player_id) {
+            Some(crate::game::Seat::Two)
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Rematch votes. A seat of a finished game votes; when both seats have voted, a new
+//! game starts for the same pair with colours swapped, announced to both. Decided under
+//! the finished game's lock: the rematch is created once, and a creation interrupted by
+//! a crash is found again (the new game's `rematch_of`) by the transaction that
+//! reconciles the finished game.
+
+use serde_json::json;
+
+use super::{domain::GameId, events, games::Games, views::PlayerRef, ServiceError, ServiceResult};
+use crate::{audit::AuditEvent, cold::Player, game::GameStatus};
+
+impl Games {
+    /// `player` votes for a rematch of the finished game `game_id`.
+    pub async fn vote_rematch(&self, player: &Player, game_id: &GameId) -> ServiceResult<()> {
+        let mut tx = self.store.begin(game_id).await?;
+        let seat = tx
+            .state
+            .seat_of(player.id)
+            .ok_or(ServiceError::NotAPlayer)?;
+        if !tx.state.status().is_over() || tx.state.status() == GameStatus::Cancelled {
+            return Err(ServiceError::GameNotOver);
+        }
+        if let Some(new_game_id) = tx.state.rematch_game_id.clone() {
+            drop(tx);
+            let new_game = self.store.load(&GameId::parse(&new_game_id)?).await?;
+            let event = events::rematch_event(game_id.as_str(), &new_game.view());
+            return self.broadcasts.to_game(game_id, &event).await;
+        }
+        let votes = self.store.rematch_vote(game_id, seat).await?;
+        if votes < 2 {
+            drop(tx);
+            self.audit
+                .record(
+                    AuditEvent::new("rematch_vote")
+                        .game(game_id.as_str())
+                        .player(player.id),
+                )
+                .await;
+            let event = events::rematch_waiting_event(game_id.as_str(), seat.number());
+            return self.broadcasts.to_game(game_id, &event).await;
+        }
+        let Some(previous_two) = tx.state.player2.as_ref() else {
+            return Err(ServiceError::GameNotOver);
+        };
+        // The players as they are now (the finished game changed their ratings), colours
+        // swapped.
+        let (first, second) = self
+            .current_players(previous_two.id, tx.state.player1.id)
+            .await?;
+        let new_id = GameId::random();
+        tx.writing();
+        let limit = tx.state.move_time_limit_secs;
+        let new_game = self
+            .open_game(&new_id, first, Some(second), limit, Some(game_id))
+            .await?
+            .view();
+        crate::failpoint::hit("rematch.after_create").await;
+        let mut state = tx.state.clone();
+        state.rematch_game_id = Some(new_id.to_string());
+        let audit = AuditEvent::new("rematch")
+            .game(game_id.as_str())
+            .player(player.id)
+            .data(json!({"new_game_id": new_id.as_str()}));
+        let event = events::rematch_event(game_id.as_str(), &new_game);
+        tx.commit(&state, vec![event], vec![audit]).await
+    }
+
+    /// Two players as the database has them now.
+    pub(super) async fn current_players(
+        &self,
+        first: i64,
+        second: i64,
+    ) -> ServiceResult<(PlayerRef, PlayerRef)> {
+        let players = self.cold.players(&[first, second]).await?;
+        let find = |id: i64| {
+            players
+                .iter()
+                .find(|p| p.id == id)
+                .map(PlayerRef::from)
+                .ok_or(ServiceError::PlayerNotFound)
+        };
+        Ok((find(first)?, find(second)?))
+    }
+}
