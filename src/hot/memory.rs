@@ -364,6 +364,10 @@ impl HotStore for MemoryHotStore {
         Ok(self.inner().queue.remove(&player_id).is_some())
     }
 
+    async fn queue_size(&self) -> Result<u64, HotError> {
+        Ok(self.inner().queue.len() as u64)
+    }
+
     async fn queue_status(
         &self,
         player_id: i64,

@@ -308,6 +308,8 @@ pub trait HotStore: Send + Sync {
     ) -> Result<Option<i64>, HotError>;
     /// Takes a player out of the queue; false if it was not queued.
     async fn queue_leave(&self, player_id: i64) -> Result<bool, HotError>;
+    /// How many players are queued.
+    async fn queue_size(&self) -> Result<u64, HotError>;
     /// 1-based position by joining time, then player id (if queued), and queue size;
     /// refreshes the entry.
     async fn queue_status(

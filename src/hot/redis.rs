@@ -658,6 +658,11 @@ impl HotStore for RedisHotStore {
         Ok(removed == 1)
     }
 
+    async fn queue_size(&self) -> Result<u64, HotError> {
+        let mut conn = self.conn().await?;
+        Ok(conn.zcard(self.keys.queue_ratings()).await?)
+    }
+
     async fn queue_status(
         &self,
         player_id: i64,

@@ -157,12 +157,9 @@ impl Matchmaking {
         Ok(waiting(None, queue_size))
     }
 
-    /// How many players are queued, over the whole cluster. The hot store answers the
-    /// size with any player's status; player id 0 is never issued (ids start at 1), so
-    /// its status is the size alone.
+    /// How many players are queued, over the whole cluster.
     pub async fn queue_size(&self) -> ServiceResult<u64> {
-        const NOBODY: i64 = 0;
-        Ok(self.hot.queue_status(NOBODY, now_ms()).await?.1)
+        Ok(self.hot.queue_size().await?)
     }
 
     /// A match remembered for the player, if its game is still being played.

@@ -626,6 +626,7 @@ async fn silent_queue_entries_expire(s: Subject) {
 async fn queue_order_is_joining_time_then_player_id(s: Subject) {
     let hot = &s.hot;
     assert!(hot.queue_players(10).await.unwrap().is_empty());
+    assert_eq!(hot.queue_size().await.unwrap(), 0);
     for (player, joined) in [(10, 100), (9, 100), (100, 50), (2, 300), (11, 100)] {
         hot.queue_join(player, 1200, joined).await.unwrap();
     }
@@ -644,6 +645,9 @@ async fn queue_order_is_joining_time_then_player_id(s: Subject) {
         );
     }
     assert_eq!(hot.queue_status(7, 400).await.unwrap(), (None, 5));
+    assert_eq!(hot.queue_size().await.unwrap(), 5);
+    assert!(hot.queue_leave(9).await.unwrap());
+    assert_eq!(hot.queue_size().await.unwrap(), 4);
 }
 
 async fn joining_again_keeps_the_place_and_updates_the_rating(s: Subject) {
