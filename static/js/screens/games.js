@@ -10,7 +10,8 @@ import { app, nav, refreshMe } from "../app.js";
 import { collapseLeaderboard, mountLeaderboard } from "../leaderboard.js";
 import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
-import { byId, every, formatDate, h, resultLabel, setError, showScreen, signed, toast } from "../ui.js";
+import { historyItem, isReplayable } from "../history.js";
+import { byId, every, formatDate, h, setError, showScreen, toast } from "../ui.js";
 
 const OPEN_GAMES_EVERY_MS = 3000;
 const LIVE_GAMES_EVERY_MS = 4000;
@@ -369,32 +370,17 @@ async function loadHistory() {
     return;
   }
   byId("history-list").replaceChildren(
-    ...games.map((g) => {
-      const [label, cls] = resultLabel(g);
-      const replayable = (g.status === "finished" || g.status === "abandoned") && g.move_count > 0;
-      const live = g.result === "in_progress";
-      const change = typeof g.rating_change === "number" && g.rating_change !== 0 ? `${signed(g.rating_change)} Elo` : "";
-      return h(
-        "li",
-        { class: "game-item", dataset: { testid: "history-item", gameId: g.game_id, result: g.result || "" } },
-        h("span", { class: `result ${cls}`, dataset: { testid: "history-result" } }, label),
-        h(
-          "div",
-          { class: "grow" },
-          h(
-            "span",
-            { class: "name" },
-            g.opponent_username ? ["vs ", h("a", { href: addressOf.player(g.opponent_username), dataset: { link: "" } }, g.opponent_username)] : "No opponent",
-          ),
-          h("span", { class: "muted small" }, [`${g.move_count} moves`, change, formatDate(g.finished_at || g.created_at)].filter(Boolean).join(" · ")),
-        ),
-        replayable
+    ...games.map((g) =>
+      historyItem(g, {
+        testid: "history-item",
+        resultTestid: "history-result",
+        action: isReplayable(g)
           ? h("button", { type: "button", class: "secondary small", dataset: { testid: "replay-game", gameId: g.game_id }, onclick: () => nav.replay(g.game_id) }, "Replay")
-          : live
+          : g.result === "in_progress"
             ? h("button", { type: "button", class: "primary small", dataset: { testid: "history-resume", gameId: g.game_id }, onclick: () => nav.game(g.game_id, "play") }, "Resume")
             : null,
-      );
-    }),
+      }),
+    ),
   );
   card.hidden = false;
 }

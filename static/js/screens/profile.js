@@ -7,7 +7,8 @@ import { app, goHome } from "../app.js";
 import { ratingChart } from "../chart.js";
 import { addressOf, setAddress } from "../router.js";
 import { saveView } from "../storage.js";
-import { byId, formatDate, h, resultLabel, setError, showScreen, signed } from "../ui.js";
+import { historyItem, isReplayable } from "../history.js";
+import { byId, h, setError, showScreen } from "../ui.js";
 
 let shown = null;
 
@@ -102,27 +103,14 @@ async function loadGames(p) {
     return;
   }
   list.replaceChildren(
-    ...games.map((g) => {
-      const [label, cls] = resultLabel(g);
-      const replayable = (g.status === "finished" || g.status === "abandoned") && g.move_count > 0;
-      const change = typeof g.rating_change === "number" && g.rating_change !== 0 ? `${signed(g.rating_change)} Elo` : "";
-      return h(
-        "li",
-        { class: "game-item", dataset: { testid: "profile-game", gameId: g.game_id, result: g.result || "" } },
-        h("span", { class: `result ${cls}` }, label),
-        h(
-          "div",
-          { class: "grow" },
-          h(
-            "span",
-            { class: "name" },
-            g.opponent_username ? ["vs ", h("a", { href: addressOf.player(g.opponent_username), dataset: { link: "" } }, g.opponent_username)] : "No opponent",
-          ),
-          h("span", { class: "muted small" }, [`${g.move_count} moves`, change, formatDate(g.finished_at || g.created_at)].filter(Boolean).join(" · ")),
-        ),
-        replayable ? h("a", { class: "button secondary small", href: addressOf.replay(g.game_id), dataset: { link: "", testid: "profile-replay" } }, "Replay") : null,
-      );
-    }),
+    ...games.map((g) =>
+      historyItem(g, {
+        testid: "profile-game",
+        action: isReplayable(g)
+          ? h("a", { class: "button secondary small", href: addressOf.replay(g.game_id), dataset: { link: "", testid: "profile-replay" } }, "Replay")
+          : null,
+      }),
+    ),
   );
 }
 
