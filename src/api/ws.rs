@@ -35,7 +35,7 @@ use crate::{
     fanout::{RoomEvent, Subscription},
     game::Seat,
     service::{
-        events::{self, ClientMessage},
+        protocol::{self, ClientMessage},
         AppState, GameId, Role, ServiceError, ServiceResult, SocketPresence, PRESENCE_REFRESH,
     },
 };
@@ -245,7 +245,7 @@ impl GameSocket {
             Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
                 let message = format!("Message too large (max {MAX_MESSAGE} bytes)");
                 let _ = self
-                    .send(sink, events::error_event(&message, "message_too_large"))
+                    .send(sink, protocol::error_event(&message, "message_too_large"))
                     .await;
                 return ControlFlow::Break(Some((CloseCode::Size, "message too large".into())));
             }
@@ -255,7 +255,7 @@ impl GameSocket {
                         return ControlFlow::Break(Some((CloseCode::Policy, "rate limit".into())));
                     }
                     let refused =
-                        events::error_event("Too many messages; slow down", "rate_limited");
+                        protocol::error_event("Too many messages; slow down", "rate_limited");
                     self.send(sink, refused).await
                 } else {
                     self.handle(sink, &text).await
@@ -263,7 +263,7 @@ impl GameSocket {
             }
             Some(Ok(Message::Binary(_))) => {
                 let message = "Binary frames are not supported; send JSON text";
-                self.send(sink, events::error_event(message, "invalid_message"))
+                self.send(sink, protocol::error_event(message, "invalid_message"))
                     .await
             }
             Some(Ok(_)) => Ok(()),
@@ -341,7 +341,7 @@ impl GameSocket {
     /// the edge).
     async fn send_error(&self, sink: &mut Sink, err: &ServiceError) -> std::io::Result<()> {
         err.report();
-        self.send(sink, events::error_event(&err.to_string(), err.code()))
+        self.send(sink, protocol::error_event(&err.to_string(), err.code()))
             .await
     }
 
@@ -350,7 +350,7 @@ impl GameSocket {
         match self.state.views.game_view(&self.game_id).await {
             Ok(view) => {
                 let presence = self.state.connections.presence(&self.game_id).await.ok();
-                let text = events::state_event(&view, presence.as_ref(), reason);
+                let text = protocol::state_event(&view, presence.as_ref(), reason);
                 self.send(sink, text).await.map(|()| true)
             }
             Err(err) => self.send_error(sink, &err).await.map(|()| false),
@@ -363,21 +363,21 @@ impl GameSocket {
             Ok(message) => message,
             Err(err) => {
                 return self
-                    .send(sink, events::error_event(&err.to_string(), err.code()))
+                    .send(sink, protocol::error_event(&err.to_string(), err.code()))
                     .await
             }
         };
         let outcome = match message {
             ClientMessage::Identify { token } => return self.identify(sink, &token).await,
             ClientMessage::Sync => return self.send_state(sink, Some("sync")).await.map(drop),
-            ClientMessage::Ping => return self.send(sink, events::pong_event()).await,
+            ClientMessage::Ping => return self.send(sink, protocol::pong_event()).await,
             message => self.act(message).await,
         };
         match outcome {
             Ok(()) => Ok(()),
             Err(ServiceError::Unauthorized) if self.player.is_none() => {
                 let message = "Identify first: {\"action\":\"identify\",\"token\":…}";
-                self.send(sink, events::error_event(message, "unauthorized"))
+                self.send(sink, protocol::error_event(message, "unauthorized"))
                     .await
             }
             Err(err) => self.send_error(sink, &err).await,
@@ -420,7 +420,7 @@ impl GameSocket {
         }
         self.send(
             sink,
-            events::identified_event(seat.map(Seat::number), player.id),
+            protocol::identified_event(seat.map(Seat::number), player.id),
         )
         .await?;
         self.player = Some(player);
@@ -474,7 +474,7 @@ async fn lobby_event(subscription: &mut Subscription) -> Option<Arc<str>> {
     match subscription.events.recv().await {
         Ok(RoomEvent::Event(text)) => Some(text),
         Ok(RoomEvent::Resync) | Err(RecvError::Lagged(_)) => {
-            Some(Arc::from(events::resync_event()))
+            Some(Arc::from(protocol::resync_event()))
         }
         Err(RecvError::Closed) => None,
     }
@@ -559,20 +559,20 @@ async fn lobby_reply(state: &AppState, text: &str, room: &mut Option<Subscriptio
             Ok(player) => match state.broadcasts.subscribe_player(player.id).await {
                 Ok(subscription) => {
                     *room = Some(subscription);
-                    events::identified_event(None, player.id)
+                    protocol::identified_event(None, player.id)
                 }
-                Err(_) => events::error_event("Try again", "unavailable"),
+                Err(_) => protocol::error_event("Try again", "unavailable"),
             },
             Err(err) => {
                 err.report();
-                events::error_event(&err.to_string(), err.code())
+                protocol::error_event(&err.to_string(), err.code())
             }
         },
-        Ok(ClientMessage::Ping) => events::pong_event(),
-        Ok(_) => events::error_event(
+        Ok(ClientMessage::Ping) => protocol::pong_event(),
+        Ok(_) => protocol::error_event(
             "The lobby socket only takes identify and ping",
             "unknown_action",
         ),
-        Err(err) => events::error_event(&err.to_string(), err.code()),
+        Err(err) => protocol::error_event(&err.to_string(), err.code()),
     }
 }

@@ -51,14 +51,14 @@ impl Broadcasts {
         Ok(())
     }
 
-    /// The game's events, for a socket of this instance.
+    /// The game's protocol, for a socket of this instance.
     pub async fn subscribe_game(&self, game_id: &GameId) -> Result<Subscription, FanoutError> {
         self.fanout
             .subscribe(&self.keys.game_channel(game_id.as_str()))
             .await
     }
 
-    /// The player's own events, for a lobby socket of this instance.
+    /// The player's own protocol, for a lobby socket of this instance.
     pub async fn subscribe_player(&self, player_id: i64) -> Result<Subscription, FanoutError> {
         self.fanout
             .subscribe(&self.keys.player_channel(player_id))

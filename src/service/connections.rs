@@ -23,7 +23,7 @@ use std::{
     time::Duration,
 };
 
-use super::{broadcasts::Broadcasts, domain::GameId, events, now_ms, Drain, ServiceResult};
+use super::{broadcasts::Broadcasts, domain::GameId, protocol, now_ms, Drain, ServiceResult};
 use crate::{
     game::Seat,
     hot::{Deadline, HotStore, PresenceMember, Timer},
@@ -242,7 +242,7 @@ impl Connections {
         connected: bool,
     ) -> ServiceResult<()> {
         let presence = self.presence(game_id).await?;
-        let event = events::player_status_event(
+        let event = protocol::player_status_event(
             game_id.as_str(),
             seat.map(Seat::number),
             player_id,

@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::{
     broadcasts::Broadcasts,
     domain::GameId,
-    events,
+    protocol,
     state::GameState,
     transaction::{GameStore, GameTx},
     views::{GameView, PlayerRef},
@@ -167,7 +167,7 @@ impl Games {
         state.status = GameStatus::Active;
         state.turn_deadline_ms = Some(state.deadline_after(now.timestamp_millis()));
         let view = state.view();
-        let event = events::state_event(&view, None, Some("joined"));
+        let event = protocol::state_event(&view, None, Some("joined"));
         let joined = AuditEvent::new("game_joined")
             .game(game_id.as_str())
             .player(player.id)
@@ -207,7 +207,7 @@ impl Games {
         let mut state = tx.state.clone();
         state.end(GameStatus::Cancelled, EndReason::Cancelled, None);
         let view = state.view();
-        let event = events::state_event(&view, None, Some(why.reason()));
+        let event = protocol::state_event(&view, None, Some(why.reason()));
         let mut audit = AuditEvent::new("game_cancelled")
             .game(game_id.as_str())
             .seq(view.seq)

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use serde_json::json;
 
 use super::{
-    broadcasts::Broadcasts, domain::GameId, events, games::Games, now_ms, transaction::GameStore,
+    broadcasts::Broadcasts, domain::GameId, protocol, games::Games, now_ms, transaction::GameStore,
     views::MatchStatus, ServiceResult,
 };
 use crate::{
@@ -261,7 +261,7 @@ impl Matchmaking {
             self.hot
                 .set_match(id, &remembered_match(&game_id, seat), MATCH_MEMORY)
                 .await?;
-            let event = events::matched_event(game_id.as_str(), seat.number());
+            let event = protocol::matched_event(game_id.as_str(), seat.number());
             self.broadcasts.to_player(id, &event).await?;
         }
         self.audit

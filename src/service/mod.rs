@@ -31,7 +31,7 @@ mod broadcasts;
 mod connections;
 mod domain;
 mod error;
-pub mod events;
+pub mod protocol;
 mod games;
 mod matchmaking;
 mod moves;

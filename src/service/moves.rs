@@ -15,7 +15,7 @@ use chrono::Utc;
 
 use super::{
     domain::GameId,
-    events,
+    protocol,
     games::Games,
     rebuild::ending,
     state::GameState,
@@ -185,7 +185,7 @@ impl Games {
             .into_iter()
             .chain(game_over_audit(&view, ratings))
             .collect();
-        tx.commit(&state, vec![events::game_over_event(&view, ratings)], audit)
+        tx.commit(&state, vec![protocol::game_over_event(&view, ratings)], audit)
             .await?;
         Ok(view)
     }
@@ -200,7 +200,7 @@ fn move_messages(
     player: &Player,
     ratings: Option<RatingOutcome>,
 ) -> (Vec<String>, Vec<AuditEvent>) {
-    let mut broadcasts = vec![events::move_event(event)];
+    let mut broadcasts = vec![protocol::move_event(event)];
     let mut audit = vec![AuditEvent::new("move")
         .game(&state.id)
         .player(player.id)
@@ -208,7 +208,7 @@ fn move_messages(
         .data(serde_json::json!({"player": event.player, "column": placement.column, "row": event.row, "move_number": placement.move_number}))];
     if state.status().is_over() {
         let view = state.view();
-        broadcasts.push(events::game_over_event(&view, ratings));
+        broadcasts.push(protocol::game_over_event(&view, ratings));
         audit.extend(game_over_audit(&view, ratings));
     }
     (broadcasts, audit)

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::{domain::GameId, events, games::Games, views::PlayerRef, ServiceError, ServiceResult};
+use super::{domain::GameId, protocol, games::Games, views::PlayerRef, ServiceError, ServiceResult};
 use crate::{audit::AuditEvent, cold::Player, game::GameStatus};
 
 impl Games {
@@ -23,7 +23,7 @@ impl Games {
         if let Some(new_game_id) = tx.state.rematch_game_id.clone() {
             drop(tx);
             let new_game = self.store.load(&GameId::parse(&new_game_id)?).await?;
-            let event = events::rematch_event(game_id.as_str(), &new_game.view());
+            let event = protocol::rematch_event(game_id.as_str(), &new_game.view());
             return self.broadcasts.to_game(game_id, &event).await;
         }
         let votes = self.store.rematch_vote(game_id, seat).await?;
@@ -36,7 +36,7 @@ impl Games {
                         .player(player.id),
                 )
                 .await;
-            let event = events::rematch_waiting_event(game_id.as_str(), seat.number());
+            let event = protocol::rematch_waiting_event(game_id.as_str(), seat.number());
             return self.broadcasts.to_game(game_id, &event).await;
         }
         let Some(previous_two) = tx.state.player2.as_ref() else {
@@ -61,7 +61,7 @@ impl Games {
             .game(game_id.as_str())
             .player(player.id)
             .data(json!({"new_game_id": new_id.as_str()}));
-        let event = events::rematch_event(game_id.as_str(), &new_game);
+        let event = protocol::rematch_event(game_id.as_str(), &new_game);
         tx.commit(&state, vec![event], vec![audit]).await
     }
 

@@ -27,7 +27,7 @@ use std::{
 use rand::Rng;
 
 use super::{
-    domain::GameId, events, moves::game_over_audit, rebuild::Rebuilt, state::GameState,
+    domain::GameId, protocol, moves::game_over_audit, rebuild::Rebuilt, state::GameState,
     ServiceError, ServiceResult,
 };
 use crate::{
@@ -259,7 +259,7 @@ impl GameStore {
                     lock_token: token,
                     expected_version: read_version,
                     new: encode(state)?,
-                    events,
+                    protocol,
                     ttl: self.ttl,
                     turn_deadline_ms: state.running_clock(),
                 },
@@ -416,9 +416,9 @@ impl Held<'_> {
                     })),
             );
         }
-        let mut broadcasts = vec![events::state_event(&view, None, Some("resync"))];
+        let mut broadcasts = vec![protocol::state_event(&view, None, Some("resync"))];
         if fresh.status().is_over() && stale.is_none_or(|s| !s.status().is_over()) {
-            broadcasts.push(events::game_over_event(&view, rebuilt.ratings));
+            broadcasts.push(protocol::game_over_event(&view, rebuilt.ratings));
             audit.extend(game_over_audit(&view, rebuilt.ratings));
         }
         let new_rematch = fresh
@@ -427,7 +427,7 @@ impl Held<'_> {
             .filter(|_| stale.is_none_or(|s| s.rematch_game_id.is_none()));
         if let Some(rematch_id) = new_rematch.and_then(|id| GameId::parse(id).ok()) {
             if let Ok(new_game) = self.store.rebuild(&rematch_id).await {
-                broadcasts.push(events::rematch_event(game_id, &new_game.state.view()));
+                broadcasts.push(protocol::rematch_event(game_id, &new_game.state.view()));
             }
         }
         (audit, broadcasts)

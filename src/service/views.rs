@@ -73,7 +73,7 @@ pub struct GameView {
 /// A move as broadcast to every socket of the game and returned by `POST /games/{id}/move`.
 #[derive(Clone, Debug, Object, Serialize, JsonSchema)]
 pub struct MoveEvent {
-    /// Always `move`. On the WebSocket the tag of `events::ServerMessage::Move` writes it.
+    /// Always `move`. On the WebSocket the tag of `protocol::ServerMessage::Move` writes it.
     #[oai(rename = "type")]
     #[serde(skip)]
     pub kind: String,

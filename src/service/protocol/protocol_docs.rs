@@ -1,4 +1,4 @@
-//! The protocol's documentation, generated from the types of `events.rs`: the JSON
+//! The protocol's documentation, generated from the types of `protocol.rs`: the JSON
 //! Schema in `docs/protocol.schema.json` and the message reference in docs/API.md
 //! (between the `protocol-reference` markers). The test fails when either differs from
 //! what the types give; `UPDATE_PROTOCOL_DOCS=1 cargo test --lib protocol_docs_are_current`
@@ -11,7 +11,7 @@ use super::{ClientMessage, ServerMessage};
 
 const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.schema.json");
 const API_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/API.md");
-const BEGIN: &str = "<!-- protocol-reference: generated from src/service/events.rs by \
+const BEGIN: &str = "<!-- protocol-reference: generated from src/service/protocol.rs by \
                      `UPDATE_PROTOCOL_DOCS=1 cargo test --lib protocol_docs_are_current`; \
                      do not edit -->\n";
 const END: &str = "<!-- /protocol-reference -->";
@@ -32,7 +32,7 @@ fn protocol_schema() -> Value {
     serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Connect 4 Arena WebSocket protocol",
-        "description": "Messages on /ws/{game_id} and /ws/lobby. Generated from src/service/events.rs; do not edit.",
+        "description": "Messages on /ws/{game_id} and /ws/lobby. Generated from src/service/protocol.rs; do not edit.",
         "properties": {
             "client_to_server": client,
             "server_to_client": server,
@@ -179,7 +179,7 @@ fn protocol_docs_are_current() {
     assert!(
         committed == generated && api == page,
         "docs/protocol.schema.json or the message reference in docs/API.md differs from \
-         the types in src/service/events.rs; regenerate both: \
+         the types in src/service/protocol.rs; regenerate both: \
          UPDATE_PROTOCOL_DOCS=1 cargo test --lib protocol_docs_are_current"
     );
 }
