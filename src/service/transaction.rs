@@ -259,7 +259,7 @@ impl GameStore {
                     lock_token: token,
                     expected_version: read_version,
                     new: encode(state)?,
-                    protocol,
+                    events,
                     ttl: self.ttl,
                     turn_deadline_ms: state.running_clock(),
                 },
