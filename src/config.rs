@@ -35,7 +35,22 @@ pub struct Config {
     pub trusted_proxies: Vec<IpRange>,
     /// What one client may cost this instance.
     pub limits: Limits,
+    /// What the computer opponents do.
+    pub bots: BotSettings,
 }
+
+/// How the computer opponents behave (`BOT_MOVE_DELAY_MS`, `BOT_GAMES_RATED`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotSettings {
+    /// A pause before each bot move, so it looks like someone thinking (0 in tests).
+    pub move_delay: Duration,
+    /// Whether games against a bot change ratings.
+    pub games_rated: bool,
+}
+
+/// Bounds of `BOT_MOVE_DELAY_MS`: the pause plus the search (≤ 1 s) must stay well
+/// inside the bot's turn clock ([`crate::service::state::BOT_TURN_SECS`]).
+pub const BOT_MOVE_DELAY_MS_RANGE: std::ops::RangeInclusive<u64> = 0..=2000;
 
 /// Where hot state and fan-out live: embedded (one process), or shared through one
 /// Redis server or a Redis Cluster. Parsed once, so a bad `REDIS_URL` stops the
@@ -230,6 +245,10 @@ impl Config {
             abandon_grace: Duration::from_secs(parse(&get, "ABANDON_GRACE_SECONDS", 60)?),
             waiting_game_ttl: Duration::from_secs(parse(&get, "WAITING_GAME_TTL_SECONDS", 3600)?),
             trusted_proxies: parse_list(&get, "TRUSTED_PROXIES")?,
+            bots: BotSettings {
+                move_delay: Duration::from_millis(parse(&get, "BOT_MOVE_DELAY_MS", 700)?),
+                games_rated: parse(&get, "BOT_GAMES_RATED", false)?,
+            },
             limits: Limits {
                 header_read_timeout: Duration::from_secs(parse(
                     &get,
@@ -301,6 +320,18 @@ impl Config {
                     reason: "must be at least 1".into(),
                 });
             }
+        }
+        let delay_ms = config.bots.move_delay.as_millis() as u64;
+        if !BOT_MOVE_DELAY_MS_RANGE.contains(&delay_ms) {
+            return Err(ConfigError {
+                name: "BOT_MOVE_DELAY_MS",
+                value: delay_ms.to_string(),
+                reason: format!(
+                    "must be between {} and {}",
+                    BOT_MOVE_DELAY_MS_RANGE.start(),
+                    BOT_MOVE_DELAY_MS_RANGE.end()
+                ),
+            });
         }
         if !MOVE_TIME_LIMIT_RANGE.contains(&config.move_time_limit_secs) {
             return Err(ConfigError {
@@ -427,6 +458,7 @@ impl fmt::Debug for Config {
             .field("waiting_game_ttl", &self.waiting_game_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("limits", &self.limits)
+            .field("bots", &self.bots)
             .finish()
     }
 }
@@ -577,6 +609,12 @@ mod tests {
         assert_eq!(config.audit_anchor_interval, Duration::from_secs(2));
         let err = config_from(&[("AUDIT_ANCHOR_SECONDS", "0")]).expect_err("zero is refused");
         assert!(err.to_string().contains("AUDIT_ANCHOR_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn bot_move_delay_is_bounded() {
+        assert!(config_from(&[("BOT_MOVE_DELAY_MS", "5000")]).is_err());
+        assert!(config_from(&[("BOT_MOVE_DELAY_MS", "0")]).is_ok());
     }
 
     #[test]

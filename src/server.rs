@@ -383,6 +383,7 @@ impl Application {
             .start_anchoring(state.cold.clone(), state.config.audit_anchor_interval)
             .await;
         let sweeper = state.sweeper.spawn(&state.drain);
+        let bots = state.bots.spawn(&state.drain);
         let drain = state.drain.clone();
         let signal = async move {
             shutdown.await;
@@ -398,6 +399,9 @@ impl Application {
             .await;
         if let Err(err) = sweeper.await {
             tracing::warn!(error = %err, "sweeper task failed");
+        }
+        if let Err(err) = bots.await {
+            tracing::warn!(error = %err, "bot task failed");
         }
         state.audit.close().await;
         state.cold.clone().close().await;

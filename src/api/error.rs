@@ -78,9 +78,8 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged => {
             StatusCode::CONFLICT
         }
-        InvalidUsername(_) | InvalidPassword(_) | InvalidParameter(_) | ColumnOutOfRange => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        InvalidUsername(_) | InvalidPassword(_) | InvalidParameter(_) | UnknownBotLevel(_)
+        | InvalidMoveList(_) | ColumnOutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
         TooManyAttempts { .. } | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Busy | Unavailable | Database(_) | HotStore(_) | ServerBusy { .. } => {
             StatusCode::SERVICE_UNAVAILABLE

@@ -5,15 +5,29 @@ use std::sync::Arc;
 use poem_openapi::{param::Path, param::Query, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::{auth::Caller, error::ApiError, ApiTags};
-use crate::service::{
-    views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
-    AppState, GameId,
+use crate::{
+    game::BotLevel,
+    service::{
+        views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
+        AppState, GameId, ServiceError,
+    },
 };
 
 #[derive(Object, Default)]
 pub struct CreateGameRequest {
     /// Per-move time limit in seconds (5–600); the server default when absent.
     pub move_time_limit_secs: Option<u32>,
+    /// Who to play: absent for a game that waits for a person; `{"bot": "easy"}`
+    /// (or `medium`, `perfect`) for a game against the computer that starts at once,
+    /// the caller in seat 1. Bot games are unrated unless the server says otherwise.
+    pub opponent: Option<Opponent>,
+}
+
+/// The opponent of a new game.
+#[derive(Object)]
+pub struct Opponent {
+    /// The computer opponent's level: `easy`, `medium` or `perfect`.
+    pub bot: String,
 }
 
 /// A move. `player` (the prototype's field) is optional and checked against the
@@ -52,6 +66,8 @@ pub struct GamesApi {
 #[OpenApi(tag = "ApiTags::Games")]
 impl GamesApi {
     /// Create a game
+    ///
+    /// Waiting for an opponent, or with `opponent.bot` against the computer, started at once.
     #[oai(path = "/games", method = "post")]
     async fn create(
         &self,
@@ -59,11 +75,15 @@ impl GamesApi {
         body: Json<CreateGameRequest>,
     ) -> Result<GameCreated, ApiError> {
         let player = auth.0;
-        let view = self
-            .state
-            .games
-            .create_game(&player, body.move_time_limit_secs)
-            .await?;
+        let limit = body.move_time_limit_secs;
+        let view = match &body.opponent {
+            Some(Opponent { bot }) => {
+                let level = BotLevel::parse(bot)
+                    .ok_or_else(|| ServiceError::UnknownBotLevel(bot.clone()))?;
+                self.state.bots.start_game(&player, level, limit).await?
+            }
+            None => self.state.games.create_game(&player, limit).await?,
+        };
         Ok(GameCreated::Created(Json(view)))
     }
 

@@ -4,6 +4,7 @@
 //! call one `service` function, map its result. Errors become JSON in `error.rs`;
 //! every response carries the security headers of `headers.rs`.
 
+mod analysis;
 mod auth;
 mod client;
 pub mod error;
@@ -71,6 +72,9 @@ pub fn openapi(state: &Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenA
             state: Arc::clone(state),
         },
         profiles::ProfilesApi {
+            state: Arc::clone(state),
+        },
+        analysis::AnalysisApi {
             state: Arc::clone(state),
         },
     );

@@ -43,6 +43,8 @@ pub struct FinishRecord<'a> {
     /// The winning seat; `None` for a draw or an unrated ending.
     pub winner: Option<Seat>,
     pub move_count: u32,
+    /// False for a game that never changes ratings (against a bot, by default).
+    pub rated: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -215,7 +217,9 @@ impl Cold {
         let Some(stored) = lock_active_game(&txn, &record).await? else {
             return Ok(None);
         };
-        let rated = score_of(record.status, record.reason, record.winner).zip(stored.player2_id);
+        let rated = score_of(record.status, record.reason, record.winner)
+            .filter(|_| record.rated)
+            .zip(stored.player2_id);
         let before = match rated {
             Some((_, player2_id)) => Some(lock_ratings(&txn, stored.player1_id, player2_id).await?),
             None => None,

@@ -10,6 +10,7 @@ use super::{
     entities::{player, session},
     Cold, ColdError,
 };
+use crate::game::BotLevel;
 
 /// A player as the rest of the server sees it. The stored record (with its password
 /// hash) stays in this layer; only [`Cold::credentials`] hands the hash out, to check a
@@ -26,6 +27,8 @@ pub struct Player {
     pub guest: bool,
     /// When the player signed up.
     pub created_at: DateTime<Utc>,
+    /// The level of a computer opponent; `None` for people.
+    pub bot: Option<BotLevel>,
 }
 
 impl From<player::Model> for Player {
@@ -39,6 +42,7 @@ impl From<player::Model> for Player {
             losses: record.losses,
             draws: record.draws,
             created_at: record.created_at,
+            bot: record.bot_level.as_deref().and_then(BotLevel::parse),
         }
     }
 }
@@ -77,6 +81,7 @@ impl Cold {
             losses: Set(0),
             draws: Set(0),
             created_at: Set(now),
+            bot_level: Set(None),
             ..Default::default()
         };
         let id = player::Entity::insert(model)
@@ -86,6 +91,47 @@ impl Cold {
         self.player(id)
             .await?
             .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
+    }
+
+    /// The account of the computer opponent of `level`, created on first use under
+    /// `name` (a name people cannot register). Idempotent across instances: the unique
+    /// index on the level makes a concurrent creation fail, and the winner's is read.
+    pub async fn bot_player(&self, level: BotLevel, name: &str) -> Result<Player, ColdError> {
+        if let Some(found) = self.find_bot(level).await? {
+            return Ok(found);
+        }
+        let model = player::ActiveModel {
+            username: Set(name.to_string()),
+            username_key: Set(name.to_lowercase()),
+            password_hash: Set(None),
+            elo_rating: Set(crate::game::INITIAL_RATING),
+            wins: Set(0),
+            losses: Set(0),
+            draws: Set(0),
+            created_at: Set(Utc::now()),
+            bot_level: Set(Some(level.as_str().to_string())),
+            ..Default::default()
+        };
+        match player::Entity::insert(model)
+            .exec(&self.db)
+            .await
+            .map_err(ColdError::from)
+        {
+            // Another instance created it first.
+            Ok(_) | Err(ColdError::Duplicate(_)) => {}
+            Err(err) => return Err(err),
+        }
+        self.find_bot(level)
+            .await?
+            .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
+    }
+
+    async fn find_bot(&self, level: BotLevel) -> Result<Option<Player>, ColdError> {
+        Ok(player::Entity::find()
+            .filter(player::Column::BotLevel.eq(level.as_str()))
+            .one(&self.db)
+            .await?
+            .map(Player::from))
     }
 
     pub async fn player(&self, id: i64) -> Result<Option<Player>, ColdError> {

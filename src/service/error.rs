@@ -23,6 +23,10 @@ pub enum ServiceError {
     InvalidPassword(String),
     #[error("{0}")]
     InvalidParameter(String),
+    #[error("Unknown bot level {0:?}: choose easy, medium or perfect")]
+    UnknownBotLevel(String),
+    #[error("{0}")]
+    InvalidMoveList(String),
     #[error("Game not found")]
     GameNotFound,
     #[error("Player not found")]
@@ -90,6 +94,8 @@ impl ServiceError {
             Self::InvalidUsername(_) => "invalid_username",
             Self::InvalidPassword(_) => "invalid_password",
             Self::InvalidParameter(_) => "invalid_parameter",
+            Self::UnknownBotLevel(_) => "unknown_bot_level",
+            Self::InvalidMoveList(_) => "invalid_move_list",
             Self::GameNotFound => "game_not_found",
             Self::PlayerNotFound => "player_not_found",
             Self::NoActiveGame => "no_active_game",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::{
+    bots::BotTurns,
     broadcasts::Broadcasts,
     domain::GameId,
     protocol,
@@ -32,6 +33,8 @@ pub struct Games {
     pub(super) metrics: Arc<Metrics>,
     /// The move time limit of a game that does not choose one.
     default_move_time_limit_secs: u32,
+    /// Where a commit that leaves a bot to move queues its turn.
+    pub(super) bot_turns: BotTurns,
 }
 
 /// Why a waiting game was cancelled.
@@ -60,6 +63,7 @@ impl Games {
         broadcasts: Arc<Broadcasts>,
         metrics: Arc<Metrics>,
         default_move_time_limit_secs: u32,
+        bot_turns: BotTurns,
     ) -> Games {
         Games {
             store,
@@ -68,6 +72,7 @@ impl Games {
             broadcasts,
             metrics,
             default_move_time_limit_secs,
+            bot_turns,
         }
     }
 
@@ -77,7 +82,41 @@ impl Games {
         player: &Player,
         move_time_limit_secs: Option<u32>,
     ) -> ServiceResult<GameView> {
-        let limit = move_time_limit_secs.unwrap_or(self.default_move_time_limit_secs);
+        let limit = self.move_time_limit(move_time_limit_secs)?;
+        let state = self
+            .open_game(&GameId::random(), player.into(), None, limit, None)
+            .await?;
+        Ok(state.view())
+    }
+
+    /// Starts a game of `player` (seat one) against the computer opponent `bot`.
+    pub(super) async fn open_against(
+        &self,
+        player: &Player,
+        bot: &Player,
+        move_time_limit_secs: Option<u32>,
+    ) -> ServiceResult<GameView> {
+        let limit = self.move_time_limit(move_time_limit_secs)?;
+        let id = GameId::random();
+        let state = self
+            .open_game(&id, player.into(), Some(bot.into()), limit, None)
+            .await?;
+        self.bot_turn_if_owed(&state);
+        Ok(state.view())
+    }
+
+    /// Queues the bot's turn when `state`, just committed, leaves a bot to move.
+    pub(super) fn bot_turn_if_owed(&self, state: &GameState) {
+        if state.status() == GameStatus::Active && state.bot_to_move().is_some() {
+            if let Ok(game_id) = GameId::parse(&state.id) {
+                self.bot_turns.owe(&game_id);
+            }
+        }
+    }
+
+    /// The chosen time limit, or the default; refused outside the allowed range.
+    fn move_time_limit(&self, chosen: Option<u32>) -> ServiceResult<u32> {
+        let limit = chosen.unwrap_or(self.default_move_time_limit_secs);
         if !MOVE_TIME_LIMIT_RANGE.contains(&limit) {
             return Err(ServiceError::InvalidParameter(format!(
                 "move_time_limit_secs must be between {} and {}",
@@ -85,10 +124,7 @@ impl Games {
                 MOVE_TIME_LIMIT_RANGE.end()
             )));
         }
-        let state = self
-            .open_game(&GameId::random(), player.into(), None, limit, None)
-            .await?;
-        Ok(state.view())
+        Ok(limit)
     }
 
     /// Opens a matched game: `first` in seat one, `second` in seat two, playing at once

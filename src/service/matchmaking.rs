@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use serde_json::json;
 
 use super::{
-    broadcasts::Broadcasts, domain::GameId, protocol, games::Games, now_ms, transaction::GameStore,
+    broadcasts::Broadcasts, domain::GameId, games::Games, now_ms, protocol, transaction::GameStore,
     views::MatchStatus, ServiceResult,
 };
 use crate::{

@@ -13,6 +13,10 @@
 //!   re-pairing the queue.
 //! - [`Views`] (`reads.rs`): the read side; [`views`] holds the shapes clients see.
 //! - [`Accounts`]: sign-ups, log-ins, sessions, bounded password hashing.
+//! - [`Analysis`] (`analysis.rs`): the solver's verdict on every move of a game, cached
+//!   per position, one search at a time.
+//! - [`Bots`] (`bots.rs`): the computer opponents — their accounts, games against them,
+//!   and their turns, played through [`Games`] like anyone's moves.
 //! - [`Profiles`]: the public profile of a player (record, rating history,
 //!   head-to-head), read from the database alone.
 //! - [`Broadcasts`]: the per-game and per-player channels.
@@ -27,15 +31,17 @@
 //! makes a move durable exactly once.
 
 mod accounts;
+pub mod analysis;
+mod bots;
 mod broadcasts;
 mod connections;
 mod domain;
 mod error;
-pub mod protocol;
 mod games;
 mod matchmaking;
 mod moves;
 pub mod profiles;
+pub mod protocol;
 mod reads;
 mod rebuild;
 mod rematch;
@@ -49,6 +55,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use accounts::{Accounts, Registered};
+pub use analysis::Analysis;
+pub use bots::{bot_name, BotTurns, Bots, THINK_TIME};
 pub use broadcasts::Broadcasts;
 pub use connections::{Connections, Presence, Role, SocketPresence, PRESENCE_REFRESH};
 pub use domain::{GameId, Password, Username};
@@ -84,6 +92,8 @@ pub struct AppState {
     pub broadcasts: Arc<Broadcasts>,
     pub views: Arc<Views>,
     pub profiles: Arc<Profiles>,
+    pub bots: Arc<Bots>,
+    pub analysis: Arc<Analysis>,
     pub sweeper: Arc<Sweeper>,
     pub drain: Drain,
     /// The stores, for readiness checks and shutdown.
@@ -111,8 +121,16 @@ impl AppState {
             keys.clone(),
             Arc::clone(&metrics),
         ));
-        let (store, games, matchmaking) =
-            game_services(&config, &hot, &cold, &audit, &metrics, &broadcasts);
+        let (bot_turns, bot_queue) = BotTurns::channel();
+        let (store, games, matchmaking) = game_services(
+            &config,
+            &hot,
+            &cold,
+            &audit,
+            &metrics,
+            &broadcasts,
+            bot_turns.clone(),
+        );
         let connections = Arc::new(Connections::new(
             Arc::clone(&hot),
             Arc::clone(&broadcasts),
@@ -135,6 +153,13 @@ impl AppState {
                 Arc::clone(&matchmaking),
             )),
             profiles: Arc::new(Profiles::new(cold.clone())),
+            bots: Arc::new(Bots::new(
+                Arc::clone(&games),
+                cold.clone(),
+                config.bots.clone(),
+                bot_queue,
+            )),
+            analysis: Arc::new(Analysis::new(Arc::clone(&store))),
             sweeper: Arc::new(Sweeper::new(
                 store,
                 Arc::clone(&games),
@@ -179,6 +204,7 @@ fn game_services(
     audit: &Arc<AuditLog>,
     metrics: &Arc<Metrics>,
     broadcasts: &Arc<Broadcasts>,
+    bot_turns: BotTurns,
 ) -> (Arc<GameStore>, Arc<Games>, Arc<Matchmaking>) {
     let store = Arc::new(GameStore::new(
         Arc::clone(hot),
@@ -187,6 +213,7 @@ fn game_services(
         Arc::clone(metrics),
         &config.instance_id,
         config.game_ttl,
+        config.bots.games_rated,
     ));
     let games = Arc::new(Games::new(
         Arc::clone(&store),
@@ -195,6 +222,7 @@ fn game_services(
         Arc::clone(broadcasts),
         Arc::clone(metrics),
         config.move_time_limit_secs,
+        bot_turns,
     ));
     let matchmaking = Arc::new(Matchmaking::new(
         Arc::clone(hot),

@@ -15,8 +15,8 @@ use chrono::Utc;
 
 use super::{
     domain::GameId,
-    protocol,
     games::Games,
+    protocol,
     rebuild::ending,
     state::GameState,
     transaction::GameTx,
@@ -139,7 +139,35 @@ impl Games {
         let event = state.move_event(&placement, player.id, &board);
         let (broadcasts, audit) = move_messages(&state, &placement, &event, player, ratings);
         tx.commit(&state, broadcasts, audit).await?;
+        self.bot_turn_if_owed(&state);
         Ok(event)
+    }
+
+    /// Plays the computer opponent `bot`'s move in `column`, chosen after the game's
+    /// first `after_moves` moves. Under the game's lock: if the game has moved on (this
+    /// move was played by another instance, the game ended) nothing happens and the
+    /// answer is false, so a bot move is played once whoever tries.
+    pub(super) async fn play_bot_move(
+        &self,
+        bot: &Player,
+        game_id: &GameId,
+        after_moves: usize,
+        column: Column,
+    ) -> ServiceResult<bool> {
+        let tx = self.store.begin(game_id).await?;
+        let state = &tx.state;
+        let bot_seat = state.seat_of(bot.id);
+        let still_owed = state.status() == GameStatus::Active
+            && state.moves.len() == after_moves
+            && bot_seat == Some(state.board().next_seat());
+        if !still_owed {
+            return Ok(false);
+        }
+        let received = Instant::now();
+        self.play_locked(tx, bot, None, column).await?;
+        self.metrics.moves_applied.fetch_add(1, Relaxed);
+        self.metrics.observe_move_latency(received.elapsed());
+        Ok(true)
     }
 
     /// Resigns `player` from an active game: the opponent wins.
@@ -185,8 +213,12 @@ impl Games {
             .into_iter()
             .chain(game_over_audit(&view, ratings))
             .collect();
-        tx.commit(&state, vec![protocol::game_over_event(&view, ratings)], audit)
-            .await?;
+        tx.commit(
+            &state,
+            vec![protocol::game_over_event(&view, ratings)],
+            audit,
+        )
+        .await?;
         Ok(view)
     }
 }

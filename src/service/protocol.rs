@@ -402,6 +402,7 @@ mod tests {
                 id: 7,
                 username: "alice".into(),
                 elo_rating: 1200,
+                bot: None,
             },
             player2: None,
             winner: None,

@@ -62,7 +62,9 @@ impl GameStore {
                 None => {
                     let last_move = stored_moves.last().map(|m| m.created_at);
                     let clock = GameClock::of(&row, last_move);
-                    state.turn_deadline_ms = Some(clock.deadline.timestamp_millis());
+                    let limit_ms = i64::from(state.move_time_limit_secs) * 1000;
+                    let began_ms = clock.deadline.timestamp_millis() - limit_ms;
+                    state.turn_deadline_ms = Some(state.deadline_after(began_ms));
                 }
             }
         }
@@ -126,6 +128,7 @@ impl GameStore {
                 reason,
                 winner,
                 move_count: state.moves.len() as u32,
+                rated: self.bot_games_rated || !state.has_bot(),
                 now: Utc::now(),
             })
             .await?;

@@ -8,7 +8,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::views::{timestamp, GameView, LastMove, MoveEvent, PlayerRef};
-use crate::game::{sequence_number, Board, EndReason, GameStatus, Outcome, Placement, Seat};
+use crate::game::{
+    sequence_number, Board, BotLevel, EndReason, GameStatus, Outcome, Placement, Seat,
+};
+
+/// The clock of a computer opponent's turn, whatever the game's limit: far longer than
+/// its pause plus its search, so a turn still due after it was lost with the instance
+/// that owed it, and the sweeper has another instance play it.
+pub const BOT_TURN_SECS: i64 = 5;
 
 /// The serialized hot state of one game.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,9 +82,30 @@ impl GameState {
         }
     }
 
-    /// When the player to move runs out of time if the turn begins at `began_ms`.
+    /// When the player to move runs out of time if the turn begins at `began_ms` (a bot
+    /// has [`BOT_TURN_SECS`]).
     pub fn deadline_after(&self, began_ms: i64) -> i64 {
-        began_ms + i64::from(self.move_time_limit_secs) * 1000
+        let limit_secs = match self.bot_to_move() {
+            Some(_) => BOT_TURN_SECS,
+            None => i64::from(self.move_time_limit_secs),
+        };
+        began_ms + limit_secs * 1000
+    }
+
+    /// The level of the computer opponent whose turn it is, if the seat to move is one
+    /// (whatever the status: callers check that the game is active).
+    pub fn bot_to_move(&self) -> Option<BotLevel> {
+        self.player(self.board().next_seat())?
+            .bot
+            .map(BotLevel::from)
+    }
+
+    /// True if a computer opponent plays in this game.
+    pub fn has_bot(&self) -> bool {
+        [Some(&self.player1), self.player2.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|player| player.bot.is_some())
     }
 
     pub fn end_reason(&self) -> Option<EndReason> {

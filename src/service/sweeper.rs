@@ -1,6 +1,7 @@
 //! The background sweep every instance runs (every [`SWEEP_INTERVAL`]): players out of
 //! time lose (or the game is aborted if nobody moved), seats disconnected past their
-//! grace period lose by abandonment, waiting games nobody joined are cancelled, and the
+//! grace period lose by abandonment, a computer opponent's overdue turn is played (its
+//! instance died before playing it), waiting games nobody joined are cancelled, and the
 //! matchmaking queue is re-paired.
 //!
 //! Every instance sweeps; each expired game is still settled once, because a sweep only
@@ -20,6 +21,7 @@ use super::{
     games::{Cancellation, Games},
     matchmaking::Matchmaking,
     now_ms,
+    state::BOT_TURN_SECS,
     transaction::GameStore,
     Drain, ServiceError, ServiceResult,
 };
@@ -135,6 +137,17 @@ impl Sweeper {
                 Some(deadline) => self.hot.schedule(&Deadline::turn(member), deadline).await?,
                 None => self.hot.unschedule(&Deadline::turn(member)).await?,
             }
+            return Ok(());
+        }
+        if tx.state.bot_to_move().is_some() {
+            // The instance that owed this bot move did not play it (it died, or its
+            // move failed): play it here. Pushed back a bot turn, in case this fails too.
+            let game_id = tx.game_id().clone();
+            drop(tx);
+            tracing::info!(game_id = member, "bot turn overdue; playing it here");
+            let retry_at = now_ms() + BOT_TURN_SECS * 1000;
+            self.hot.schedule(&Deadline::turn(member), retry_at).await?;
+            self.games.bot_turns.owe(&game_id);
             return Ok(());
         }
         let out_of_time = tx.state.board().next_seat();

@@ -27,7 +27,7 @@ use std::{
 use rand::Rng;
 
 use super::{
-    domain::GameId, protocol, moves::game_over_audit, rebuild::Rebuilt, state::GameState,
+    domain::GameId, moves::game_over_audit, protocol, rebuild::Rebuilt, state::GameState,
     ServiceError, ServiceResult,
 };
 use crate::{
@@ -58,6 +58,8 @@ pub struct GameStore {
     instance: String,
     /// Sliding time-to-live of a game's hot state.
     ttl: Duration,
+    /// Whether a result against a computer opponent changes ratings.
+    pub(super) bot_games_rated: bool,
 }
 
 /// A game's lock while held: released on drop unless committed.
@@ -95,6 +97,7 @@ impl GameStore {
         metrics: Arc<Metrics>,
         instance: &str,
         ttl: Duration,
+        bot_games_rated: bool,
     ) -> GameStore {
         GameStore {
             hot,
@@ -103,6 +106,7 @@ impl GameStore {
             metrics,
             instance: instance.to_string(),
             ttl,
+            bot_games_rated,
         }
     }
 

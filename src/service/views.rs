@@ -8,7 +8,7 @@ use poem_openapi::Object;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::cold::Player;
+use crate::{cold::Player, game::BotLevel};
 
 /// How times are shown to clients: RFC 3339, whole seconds, UTC.
 pub fn timestamp(at: DateTime<Utc>) -> String {
@@ -21,6 +21,42 @@ pub struct PlayerRef {
     pub id: i64,
     pub username: String,
     pub elo_rating: i32,
+    /// The level of a computer opponent; absent for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub bot: Option<Bot>,
+}
+
+/// The level of a computer opponent, as clients see it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum Bot {
+    Easy,
+    Medium,
+    Perfect,
+}
+
+impl From<BotLevel> for Bot {
+    fn from(level: BotLevel) -> Bot {
+        match level {
+            BotLevel::Easy => Bot::Easy,
+            BotLevel::Medium => Bot::Medium,
+            BotLevel::Perfect => Bot::Perfect,
+        }
+    }
+}
+
+impl From<Bot> for BotLevel {
+    fn from(bot: Bot) -> BotLevel {
+        match bot {
+            Bot::Easy => BotLevel::Easy,
+            Bot::Medium => BotLevel::Medium,
+            Bot::Perfect => BotLevel::Perfect,
+        }
+    }
 }
 
 impl From<&Player> for PlayerRef {
@@ -29,6 +65,7 @@ impl From<&Player> for PlayerRef {
             id: player.id,
             username: player.username.clone(),
             elo_rating: player.elo_rating,
+            bot: player.bot.map(Bot::from),
         }
     }
 }

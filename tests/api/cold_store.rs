@@ -108,6 +108,7 @@ async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
             reason: EndReason::FourInARow,
             winner: Some(Seat::One),
             move_count: 7,
+            rated: true,
             now: Utc::now(),
         };
         let (first, second) = tokio::join!(cold.finish_game(finish()), cold.finish_game(finish()));
@@ -177,6 +178,7 @@ async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
                 reason: EndReason::Timeout,
                 winner: Some(Seat::One),
                 move_count: 1,
+                rated: true,
                 now: Utc::now(),
             })
             .await;
@@ -199,6 +201,7 @@ async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
                 reason: EndReason::Resign,
                 winner: Some(Seat::Two),
                 move_count: 2,
+                rated: true,
                 now: Utc::now(),
             })
             .await
@@ -231,6 +234,7 @@ async fn an_unrated_ending_changes_no_rating() {
                 reason: EndReason::Timeout,
                 winner: None,
                 move_count: 0,
+                rated: true,
                 now: Utc::now(),
             })
             .await

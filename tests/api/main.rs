@@ -5,8 +5,10 @@ mod helpers;
 
 mod abuse;
 mod accounts;
+mod analysis;
 mod audit;
 mod bad_input;
+mod bots;
 mod clocks;
 mod cluster;
 mod cold_store;

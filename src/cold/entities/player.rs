@@ -18,6 +18,8 @@ pub struct Model {
     pub losses: i32,
     pub draws: i32,
     pub created_at: ChronoDateTimeUtc,
+    /// The level of a computer opponent's account; `None` for people.
+    pub bot_level: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

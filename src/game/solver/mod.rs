@@ -21,10 +21,13 @@
 //! guarantees it for every child.
 
 pub mod book;
+mod bounded;
+pub mod heuristic;
 pub mod position;
 pub mod table;
 
 pub use book::{Book, BookError};
+pub use bounded::Budget;
 pub use position::{MoveListError, Position, CELLS, HEIGHT, WIDTH};
 pub use table::{TranspositionTable, DEFAULT_SLOTS};
 
@@ -74,6 +77,10 @@ pub struct Solver {
     table: TranspositionTable,
     book: Option<Book>,
     nodes: u64,
+    /// The budget of a bounded search ([`Solver::solve_within`]); unlimited otherwise.
+    budget: Budget,
+    /// The budget ran out: the search in progress is abandoned, its results unused.
+    aborted: bool,
 }
 
 impl Solver {
@@ -83,6 +90,8 @@ impl Solver {
             table: TranspositionTable::new(slots),
             book: None,
             nodes: 0,
+            budget: Budget::unlimited(),
+            aborted: false,
         }
     }
 
@@ -177,6 +186,9 @@ impl Solver {
     /// otherwise it is the true score. Precondition: nobody can win with the next stone.
     fn negamax(&mut self, position: &Position, mut alpha: i32, mut beta: i32) -> i32 {
         self.nodes += 1;
+        if self.out_of_budget() {
+            return alpha;
+        }
         let plies = position.plies() as i32;
         let candidates = position.non_losing_moves();
         if candidates == 0 {
@@ -219,6 +231,10 @@ impl Solver {
             let mut child = *position;
             child.play(cell);
             let score = -self.negamax(&child, -beta, -alpha);
+            if self.aborted {
+                // Nothing learnt past this point is true: store nothing.
+                return alpha;
+            }
             if score >= beta {
                 self.table.put(key, lower_bound_byte(score));
                 return score;

@@ -179,7 +179,7 @@ impl Position {
     }
 
     /// True if the side to move has a winning move.
-    pub(super) fn can_win_next(&self) -> bool {
+    pub fn can_win_next(&self) -> bool {
         self.winning_cells() & self.possible() != 0
     }
 
@@ -207,12 +207,12 @@ impl Position {
     }
 
     /// Empty cells (playable now or not) that would complete a four for the side to move.
-    fn winning_cells(&self) -> u64 {
+    pub(super) fn winning_cells(&self) -> u64 {
         winning_cells(self.current, self.mask)
     }
 
     /// Empty cells that would complete a four for the opponent.
-    fn opponent_winning_cells(&self) -> u64 {
+    pub(super) fn opponent_winning_cells(&self) -> u64 {
         winning_cells(self.current ^ self.mask, self.mask)
     }
 }

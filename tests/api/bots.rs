@@ -1,0 +1,259 @@
+//! Games against the computer: started by `POST /games` with an `opponent`, the bot's
+//! moves go through the same pipeline as a person's (stored once, audited, broadcast),
+//! exactly one instance plays each of them, and a bot move owed by an instance that
+//! died is played by another. Every wait is a condition polled against a deadline.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// Polls the game until `done` holds for its view, or panics with the last view.
+async fn wait_for(
+    node: &Instance,
+    game_id: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, view) = get(node, &format!("/games/{game_id}")).await;
+        if done(&view) {
+            return view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reached within {within:?}; last seen {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn start_bot_game(node: &Instance, player: &Player, level: &str) -> Value {
+    let body = json!({ "opponent": { "bot": level } });
+    let (status, game) = post(node, "/games", Some(&player.token), body).await;
+    assert_eq!(status, 201, "{game}");
+    game
+}
+
+/// The first column from `preferred` (then any) that is not full in `view`'s board.
+fn free_column(view: &Value, preferred: &[u8]) -> u8 {
+    let top = &view["board"][0];
+    preferred
+        .iter()
+        .chain(&[0, 1, 2, 3, 4, 5, 6])
+        .copied()
+        .find(|&c| top[usize::from(c)].as_u64() == Some(0))
+        .expect("a free column")
+}
+
+/// The person (seat one) plays over REST, on `nodes` in turn, until the game ends;
+/// after each of its moves the bot must answer. Returns the final view.
+async fn play_out_against_bot(nodes: &[&Instance], player: &Player, game_id: &str) -> Value {
+    let mut turn = 0;
+    loop {
+        let node = nodes[turn % nodes.len()];
+        let view = wait_for(node, game_id, Duration::from_secs(10), |v| {
+            v["status"] != "active" || v["next_player"] == 1
+        })
+        .await;
+        if view["status"] != "active" {
+            return view;
+        }
+        let column = free_column(&view, &[3, 2, 4, 3, 1, 5]);
+        let (status, moved) = play(node, player, game_id, column).await;
+        assert_eq!(status, 200, "{moved}");
+        turn += 1;
+    }
+}
+
+/// `move` lines per move number of `game_id`, over every audit file of the cluster.
+fn audited_move_lines(spec: &ClusterSpec, game_id: &str) -> HashMap<u64, usize> {
+    let mut lines = HashMap::new();
+    for entry in std::fs::read_dir(&spec.audit_dir)
+        .expect("audit dir")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).expect("audit file");
+        for event in text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        {
+            if event["event"] == "move" && event["game_id"] == game_id {
+                let number = event["data"]["move_number"].as_u64().expect("move_number");
+                *lines.entry(number).or_insert(0) += 1;
+            }
+        }
+    }
+    lines
+}
+
+/// Every ply of the game is stored once, in order, alternating seats, and audited once.
+async fn assert_each_ply_once(spec: &ClusterSpec, node: &Instance, game_id: &str, bot_id: i64) {
+    let (_, moves) = get(node, &format!("/games/{game_id}/moves")).await;
+    let moves = moves.as_array().expect("moves").clone();
+    assert!(!moves.is_empty());
+    for (n, stored) in moves.iter().enumerate() {
+        assert_eq!(
+            stored["move_number"].as_u64(),
+            Some(n as u64 + 1),
+            "{stored}"
+        );
+        let seat = if n % 2 == 0 { 1 } else { 2 };
+        assert_eq!(stored["player"].as_u64(), Some(seat), "{stored}");
+        if seat == 2 {
+            assert_eq!(stored["player_id"].as_i64(), Some(bot_id), "{stored}");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = audited_move_lines(spec, game_id);
+        let once = (1..=moves.len() as u64).all(|n| lines.get(&n) == Some(&1));
+        if once && lines.len() == moves.len() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "audit lines per move: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_game_against_each_level_is_played_to_the_end_over_rest() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    let node = spec.start("node0").await;
+    for level in ["easy", "medium", "perfect"] {
+        let player = register(&node, "human").await;
+        let game = start_bot_game(&node, &player, level).await;
+        assert_eq!(game["status"], "active", "{game}");
+        assert_eq!(game["player1"]["id"].as_i64(), Some(player.id));
+        assert_eq!(game["player2"]["bot"], level, "{game}");
+        let game_id = game["game_id"].as_str().expect("game_id");
+        let end = play_out_against_bot(&[&node], &player, game_id).await;
+        assert_eq!(end["status"], "finished", "{end}");
+        let bot_id = end["player2"]["id"].as_i64().expect("bot id");
+        assert_each_ply_once(&spec, &node, game_id, bot_id).await;
+        // Unrated by default: nobody's rating moved.
+        let (_, stats) = get(&node, &format!("/players/{}/stats", player.id)).await;
+        assert_eq!(stats["elo_rating"].as_i64(), Some(1200), "{stats}");
+    }
+}
+
+#[tokio::test]
+async fn a_game_against_the_bot_is_played_over_the_websocket() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    let node = spec.start("node0").await;
+    let player = register(&node, "wsplayer").await;
+    let game = start_bot_game(&node, &player, "easy").await;
+    let game_id = game["game_id"].as_str().expect("game_id");
+    let mut socket = Socket::connect(&node, game_id).await;
+    socket.identify(&player).await;
+    let mut column = 3;
+    loop {
+        socket
+            .send(json!({ "action": "move", "column": column }))
+            .await;
+        let mine = socket.expect("move").await;
+        assert_eq!(mine["player"], 1, "{mine}");
+        if mine["status"] != "active" {
+            break;
+        }
+        let answer = socket.expect("move").await;
+        assert_eq!(answer["player"], 2, "the bot answers: {answer}");
+        assert_eq!(answer["seq"].as_u64(), mine["seq"].as_u64().map(|s| s + 1));
+        if answer["status"] != "active" {
+            break;
+        }
+        let view = json!({ "board": answer["board"] });
+        column = free_column(&view, &[3, 2, 4, 1, 5, 0, 6]);
+    }
+    let end = wait_for(&node, game_id, Duration::from_secs(5), |v| {
+        v["status"] == "finished"
+    })
+    .await;
+    assert!(end["winner"].is_u64() || end["draw"] == true, "{end}");
+}
+
+#[tokio::test]
+async fn two_instances_never_play_one_bot_move_twice() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    let a = spec.start("node0").await;
+    let b = spec.start("node1").await;
+    let player = register(&a, "twonodes").await;
+    let game = start_bot_game(&a, &player, "medium").await;
+    let game_id = game["game_id"].as_str().expect("game_id");
+    // Both instances watch the game, so both receive every commit.
+    let _watch_a = Socket::connect(&a, game_id).await;
+    let _watch_b = Socket::connect(&b, game_id).await;
+    let end = play_out_against_bot(&[&a, &b], &player, game_id).await;
+    let bot_id = end["player2"]["id"].as_i64().expect("bot id");
+    assert_each_ply_once(&spec, &b, game_id, bot_id).await;
+}
+
+#[tokio::test]
+async fn a_bot_move_owed_by_an_instance_that_died_is_played_by_another() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    // The doomed instance pauses before its bot moves, so it dies owing one.
+    let slow = spec.clone().with("BOT_MOVE_DELAY_MS", "2000");
+    let survivor = spec.start("survivor").await;
+    let mut doomed = Process::start(&slow, "doomed").await;
+    let doomed_node = doomed.node();
+    let player = register(&doomed_node, "orphan").await;
+    let game = start_bot_game(&doomed_node, &player, "easy").await;
+    let game_id = game["game_id"].as_str().expect("game_id");
+    let (status, moved) = play(&doomed_node, &player, game_id, 3).await;
+    assert_eq!(status, 200, "{moved}");
+    doomed.kill();
+    let view = wait_for(&survivor, game_id, Duration::from_secs(15), |v| {
+        v["move_count"] == 2
+    })
+    .await;
+    assert_eq!(view["status"], "active", "{view}");
+    assert_eq!(view["next_player"], 1, "{view}");
+    // And the game goes on against the survivor's bot.
+    let end = play_out_against_bot(&[&survivor], &player, game_id).await;
+    let bot_id = end["player2"]["id"].as_i64().expect("bot id");
+    assert_each_ply_once(&spec, &survivor, game_id, bot_id).await;
+}
+
+#[tokio::test]
+async fn bad_bot_requests_get_json_errors_and_bots_cannot_log_in() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    let node = spec.start("node0").await;
+    let player = register(&node, "badbot").await;
+    let body = json!({ "opponent": { "bot": "grandmaster" } });
+    let (status, error) = post(&node, "/games", Some(&player.token), body).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("unknown_bot_level")),
+        "{error}"
+    );
+    let body = json!({ "opponent": {} });
+    let (status, error) = post(&node, "/games", Some(&player.token), body).await;
+    assert!(status == 400 || status == 422, "{status} {error}");
+    assert!(error["code"].is_string(), "{error}");
+    let body = json!({ "opponent": { "bot": "easy" } });
+    let (status, error) = post(&node, "/games", None, body).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{error}"
+    );
+    // The bot's account exists now; nobody can log in as it.
+    let login = json!({ "username": "Easy bot", "password": "whatever123" });
+    let (status, error) = post(&node, "/sessions", None, login).await;
+    assert_eq!(status, 401, "{error}");
+}
