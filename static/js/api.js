@@ -99,6 +99,8 @@ export const api = {
   heartbeat: () => request("POST", "/heartbeat"),
 
   createGame: () => request("POST", "/games", { body: {} }),
+  playComputer: (level) => request("POST", "/games", { body: { opponent: { bot: level } } }),
+  analysis: (gameId) => request("GET", `/games/${enc(gameId)}/analysis`, { auth: false }),
   joinGame: (gameId) => request("POST", `/games/${enc(gameId)}/join`),
   cancelGame: (gameId) => request("DELETE", `/games/${enc(gameId)}/cancel`),
   resign: (gameId) => request("POST", `/games/${enc(gameId)}/resign`),

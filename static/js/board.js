@@ -110,6 +110,22 @@ export class BoardView {
     }
   }
 
+  /** Marks the cell each of `columns` would take next (the solver's best moves). */
+  markBest(columns) {
+    for (const cell of this.cells) {
+      cell.classList.remove("best-move");
+      delete cell.dataset.best;
+    }
+    for (const col of Array.isArray(columns) ? columns : []) {
+      if (this.isColumnFull(col)) continue;
+      const cell = this.cell(this.landingRow(col), col);
+      if (cell) {
+        cell.classList.add("best-move");
+        cell.dataset.best = "true";
+      }
+    }
+  }
+
   markWinningCells(winningCells) {
     const cells = Array.isArray(winningCells) ? winningCells : [];
     if (cells.length === 0) return;

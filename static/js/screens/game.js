@@ -585,16 +585,23 @@ function renderPlayers() {
     const player = view.players[seat];
     const me = isPlayer() && view.seat === seat;
     const active = view.status === "active" && view.nextPlayer === seat;
-    const online = !!view.online[seat];
+    const online = !!view.online[seat] || !!(player && player.bot);
     const nameEl = byId(`player-name-${seat}`);
     nameEl.replaceChildren(
-      player
-        ? h("a", { class: "name-text", href: addressOf.player(player.username), dataset: { link: "" } }, player.username)
-        : h("span", { class: "name-text" }, seat === 2 && view.status === "waiting" ? "Waiting for opponent…" : `Player ${seat}`),
+      player && player.bot
+        ? h("span", { class: "name-text" }, player.username)
+        : player
+          ? h("a", { class: "name-text", href: addressOf.player(player.username), dataset: { link: "" } }, player.username)
+          : h("span", { class: "name-text" }, seat === 2 && view.status === "waiting" ? "Waiting for opponent…" : `Player ${seat}`),
     );
     if (me) nameEl.append(" ", h("em", { class: "you" }, "(you)"));
+    if (player && player.bot) nameEl.append(" ", h("span", { class: "pill bot-level", dataset: { testid: `bot-level-${seat}` } }, player.bot));
     const presence = byId(`player-presence-${seat}`);
-    presence.textContent = !player ? "—" : `${online ? "Online" : "Offline"}${typeof player.elo_rating === "number" ? ` · ${player.elo_rating}` : ""}`;
+    presence.textContent = !player
+      ? "—"
+      : player.bot
+        ? "Computer · unrated game"
+        : `${online ? "Online" : "Offline"}${typeof player.elo_rating === "number" ? ` · ${player.elo_rating}` : ""}`;
     card.classList.toggle("is-me", me);
     card.classList.toggle("active-turn", active);
     card.classList.toggle("online", !!player && online);

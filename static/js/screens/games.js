@@ -106,6 +106,28 @@ async function createGame() {
   }
 }
 
+/** Starts a game against the computer at the chosen level; it begins at once. */
+async function playComputer() {
+  playError("");
+  await stopMatchmaking({ leaveQueue: true });
+  if (!screen.active) return;
+  const button = byId("play-computer");
+  button.disabled = true;
+  try {
+    const game = await api.playComputer(byId("bot-level").value);
+    nav.game(game.game_id, "play");
+  } catch (err) {
+    if (err.code === "already_in_game") {
+      playError("You already have a game going. Resume it first.");
+      checkActiveGame();
+    } else {
+      playError(err.message);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function cancelWaiting() {
   const gameId = screen.waitingGameId;
   hideWaiting();
@@ -416,6 +438,7 @@ async function checkActiveGame() {
 
 export function initGames() {
   byId("create-game").addEventListener("click", createGame);
+  byId("play-computer").addEventListener("click", playComputer);
   byId("cancel-game").addEventListener("click", cancelWaiting);
   byId("copy-link").addEventListener("click", copyLink);
   byId("find-opponent").addEventListener("click", startMatchmaking);

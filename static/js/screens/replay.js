@@ -1,7 +1,10 @@
 // Replay of a finished game: step through its moves (first, previous, play, next,
 // last, or the slider; arrow keys, Home and End work too). The board at step k is
-// rebuilt from the first k moves, so any step can be reached directly.
+// rebuilt from the first k moves, so any step can be reached directly. The solver's
+// analysis (analysis.js) loads beside it: the evaluation graph, each move's verdict
+// in the move list, and the best columns for the next move marked on the board.
 
+import { analysisSummary, annotateMoveList, bestColumnsAt, evalGraph } from "../analysis.js";
 import { api } from "../api.js";
 import { goHome, nav } from "../app.js";
 import { BoardView, emptyBoard } from "../board.js";
@@ -14,7 +17,7 @@ import { announce, byId, h, showScreen, toast } from "../ui.js";
 const AUTOPLAY_MS = 700;
 
 let board = null;
-const replay = { gameId: null, moves: [], game: null, step: 0, timer: null };
+const replay = { gameId: null, moves: [], game: null, analysis: null, step: 0, timer: null };
 
 export function initReplay() {
   board = new BoardView(byId("replay-board"));
@@ -37,7 +40,10 @@ export async function openReplay(gameId) {
   replay.gameId = gameId;
   replay.moves = [];
   replay.game = null;
+  replay.analysis = null;
   replay.step = 0;
+  byId("analysis-graph").replaceChildren();
+  byId("analysis-note").textContent = "Analysing…";
   saveView({ screen: "replay", gameId });
   setAddress(addressOf.replay(gameId));
   board.build();
@@ -71,6 +77,29 @@ export async function openReplay(gameId) {
     byId("replay-players").textContent = "";
   }
   goTo(0);
+  loadAnalysis(gameId);
+}
+
+async function loadAnalysis(gameId) {
+  try {
+    const analysis = await api.analysis(gameId);
+    if (replay.gameId !== gameId) return;
+    replay.analysis = analysis;
+    byId("analysis-note").textContent = analysisSummary(analysis);
+    goTo(replay.step);
+  } catch (err) {
+    if (replay.gameId !== gameId) return;
+    byId("analysis-note").textContent = `Analysis unavailable: ${err.message}`;
+  }
+}
+
+/** The graph, the verdicts and the best columns for the step shown. */
+function renderAnalysis(step) {
+  const analysis = replay.analysis;
+  if (!analysis) return;
+  annotateMoveList(byId("replay-move-list"), analysis);
+  byId("analysis-graph").replaceChildren(evalGraph(analysis, step, (n) => goTo(n)));
+  board.markBest(step < replay.moves.length ? bestColumnsAt(analysis, step) : []);
 }
 
 export function leaveReplay() {
@@ -97,6 +126,7 @@ function goTo(step) {
   if (next === total) stopAutoplay();
   renderControls();
   renderMoveList(byId("replay-move-list"), replay.moves, { current: next, onSelect: (n) => goTo(n) });
+  renderAnalysis(next);
   if (!replay.timer) {
     const said = last ? `Move ${next}: ${SEAT_COLOUR[last.player]} ${cellName(last.row, last.column)}.` : "Start of the game.";
     announce(next === total && total > 0 ? `${said} ${resultText()}` : said);
