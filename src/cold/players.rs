@@ -208,9 +208,11 @@ impl Cold {
             .map(Player::from))
     }
 
-    /// Highest ratings first; ties by fewer games, then by who registered first.
+    /// Highest ratings first; ties by fewer games, then by who registered first. Computer
+    /// opponents are not ranked.
     pub async fn leaderboard(&self, limit: u64) -> Result<Vec<LeaderboardRow>, ColdError> {
         let rows = player::Entity::find()
+            .filter(player::Column::BotLevel.is_null())
             .order_by_desc(player::Column::EloRating)
             .order_by_asc(player::Column::Id)
             .limit(limit)

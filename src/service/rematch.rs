@@ -1,6 +1,7 @@
 //! Rematch votes. A seat of a finished game votes; when both seats have voted, a new
 //! game starts for the same pair with colours swapped, announced to both. Decided under
-//! the finished game's lock: the rematch is created once, and a creation interrupted by
+//! the finished game's lock: the rematch is created once (a computer opponent accepts at
+//! once, and opens the rematch since colours swap), and a creation interrupted by
 //! a crash is found again (the new game's `rematch_of`) by the transaction that
 //! reconciles the finished game.
 
@@ -28,7 +29,15 @@ impl Games {
             let event = protocol::rematch_event(game_id.as_str(), &new_game.view());
             return self.broadcasts.to_game(game_id, &event).await;
         }
-        let votes = self.store.rematch_vote(game_id, seat).await?;
+        let mut votes = self.store.rematch_vote(game_id, seat).await?;
+        let against_bot = tx
+            .state
+            .player(seat.other())
+            .is_some_and(|p| p.bot.is_some());
+        if votes < 2 && against_bot {
+            // A computer opponent always accepts.
+            votes = self.store.rematch_vote(game_id, seat.other()).await?;
+        }
         if votes < 2 {
             drop(tx);
             self.audit
@@ -52,10 +61,10 @@ impl Games {
         let new_id = GameId::random();
         tx.writing();
         let limit = tx.state.move_time_limit_secs;
-        let new_game = self
+        let opened = self
             .open_game(&new_id, first, Some(second), limit, Some(game_id))
-            .await?
-            .view();
+            .await?;
+        let new_game = opened.view();
         crate::failpoint::hit("rematch.after_create").await;
         let mut state = tx.state.clone();
         state.rematch_game_id = Some(new_id.to_string());
@@ -64,7 +73,10 @@ impl Games {
             .player(player.id)
             .data(json!({"new_game_id": new_id.as_str()}));
         let event = protocol::rematch_event(game_id.as_str(), &new_game);
-        tx.commit(&state, vec![event], vec![audit]).await
+        tx.commit(&state, vec![event], vec![audit]).await?;
+        // Colours swap: in a rematch against a bot, the bot opens.
+        self.bot_turn_if_owed(&opened);
+        Ok(())
     }
 
     /// Two players as the database has them now.

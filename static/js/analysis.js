@@ -36,7 +36,8 @@ function redScore(ply) {
 
 /**
  * The evaluation graph of `analysis` with the step `current` (moves shown) marked;
- * clicking a point calls `onSelect(step)`. Returns the SVG element.
+ * clicking a point calls `onSelect(step)`. The point of ply k+1 sits at step k: it is
+ * the position shown after k moves, judged before move k+1. Returns the SVG element.
  */
 export function evalGraph(analysis, current, onSelect) {
   const plies = analysis.plies || [];
@@ -68,7 +69,7 @@ export function evalGraph(analysis, current, onSelect) {
   plies.forEach((ply, i) => {
     const score = redScore(ply);
     const point = el("circle", {
-      cx: x(i + 0.5),
+      cx: x(i),
       cy: score === null ? y(0) : y(score),
       r: ply.verdict === "best" || ply.verdict === "unsolved" ? 3 : 5,
       class: `eval-point verdict-${ply.verdict}`,
@@ -76,7 +77,7 @@ export function evalGraph(analysis, current, onSelect) {
       "data-verdict": ply.verdict,
     });
     point.append(el("title", {}, `${ply.ply}. ${VERDICT_TEXT[ply.verdict] || ply.verdict}`));
-    point.addEventListener("click", () => onSelect(ply.ply));
+    point.addEventListener("click", () => onSelect(ply.ply - 1));
     svg.append(point);
   });
   svg.append(el("line", { x1: x(current), x2: x(current), y1: PAD.top, y2: HEIGHT - PAD.bottom, class: "eval-cursor", "data-testid": "eval-cursor" }));

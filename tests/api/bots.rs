@@ -142,6 +142,18 @@ async fn a_game_against_each_level_is_played_to_the_end_over_rest() {
         let (_, stats) = get(&node, &format!("/players/{}/stats", player.id)).await;
         assert_eq!(stats["elo_rating"].as_i64(), Some(1200), "{stats}");
     }
+    // Bots are not ranked.
+    let (_, board) = get(&node, "/leaderboard?limit=100").await;
+    let names: Vec<&str> = board
+        .as_array()
+        .expect("leaderboard")
+        .iter()
+        .filter_map(|row| row["username"].as_str())
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| !n.ends_with(" bot")),
+        "{board}"
+    );
 }
 
 #[tokio::test]
@@ -179,6 +191,24 @@ async fn a_game_against_the_bot_is_played_over_the_websocket() {
     })
     .await;
     assert!(end["winner"].is_u64() || end["draw"] == true, "{end}");
+    // The bot accepts a rematch at once and, colours swapped, opens it.
+    socket.send(json!({ "action": "rematch" })).await;
+    let old = wait_for(&node, game_id, Duration::from_secs(5), |v| {
+        v["rematch_game_id"].is_string()
+    })
+    .await;
+    let rematch_id = old["rematch_game_id"].as_str().expect("rematch id");
+    let rematch = wait_for(&node, rematch_id, Duration::from_secs(10), |v| {
+        v["move_count"] == 1
+    })
+    .await;
+    assert_eq!(rematch["player1"]["bot"], "easy", "{rematch}");
+    assert_eq!(
+        rematch["player2"]["id"].as_i64(),
+        Some(player.id),
+        "{rematch}"
+    );
+    assert_eq!(rematch["next_player"], 2, "{rematch}");
 }
 
 #[tokio::test]
