@@ -9,7 +9,7 @@
 //!   rounds, centre first; a column solved as a win is never passed over for one that
 //!   is not. Only when no column could be proved a win and some could not be solved at
 //!   all (the opening, where one position takes minutes) does it fall back on the
-//!   shallow search, ten plies deep, among the columns not proved to lose.
+//!   shallow search, eight plies deep, among the columns not proved to lose.
 
 use rand::{seq::SliceRandom, Rng};
 
@@ -44,7 +44,7 @@ impl BotLevel {
 /// One move in this many is a mistake at `medium`.
 const MEDIUM_MISTAKE_ONE_IN: u32 = 4;
 const MEDIUM_DEPTH: u32 = 6;
-const PERFECT_FALLBACK_DEPTH: u32 = 10;
+const PERFECT_FALLBACK_DEPTH: u32 = 8;
 /// Node budgets of the perfect bot's solving rounds before the last, which gets all
 /// that is left; the table carries what each round learnt into the next.
 const SOLVE_ROUNDS: [u64; 2] = [20_000, 400_000];

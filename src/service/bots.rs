@@ -33,8 +33,9 @@ use crate::{
     },
 };
 
-/// How long a bot searches before it must answer with what it has.
-pub const THINK_TIME: Duration = Duration::from_millis(900);
+/// How long a bot's exact search may run before it must answer with what it has; the
+/// shallow fallback search after it takes the rest of the second.
+pub const THINK_TIME: Duration = Duration::from_millis(750);
 /// Transposition table of one bot search: 2^21 slots, 16 MiB.
 const TABLE_SLOTS: usize = 1 << 21;
 /// A node cap on top of the time limit (a release build searches ~10^7 nodes/s).
