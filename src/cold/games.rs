@@ -91,7 +91,7 @@ impl Cold {
             id: Set(new.id.to_string()),
             player1_id: Set(new.player1_id),
             player2_id: Set(new.player2_id),
-            status: Set(status.as_str().to_string()),
+            status: Set(status),
             winner_id: Set(None),
             winner_seat: Set(None),
             is_draw: Set(false),
@@ -299,7 +299,7 @@ impl Cold {
         limit: u64,
     ) -> Result<Vec<game::Model>, ColdError> {
         Ok(game::Entity::find()
-            .filter(game::Column::Status.eq(status.as_str()))
+            .filter(game::Column::Status.eq(status))
             .order_by_desc(game::Column::CreatedAt)
             .limit(limit)
             .all(&self.db)
@@ -372,7 +372,7 @@ impl Cold {
     pub async fn game_counts(&self) -> Result<GameCounts, ColdError> {
         let count = |status: GameStatus| {
             game::Entity::find()
-                .filter(game::Column::Status.eq(status.as_str()))
+                .filter(game::Column::Status.eq(status))
                 .count(&self.db)
         };
         Ok(GameCounts {
@@ -397,7 +397,7 @@ async fn lock_active_game(
     else {
         return Ok(None);
     };
-    if stored.game_status() != Some(GameStatus::Active) {
+    if stored.status != GameStatus::Active {
         return Ok(None);
     }
     let stored_moves = stored_move::Entity::find()
@@ -455,8 +455,8 @@ async fn flip_status(
         None => None,
     };
     let flipped = game::Entity::update_many()
-        .col_expr(game::Column::Status, Expr::value(record.status.as_str()))
-        .col_expr(game::Column::EndReason, Expr::value(record.reason.as_str()))
+        .col_expr(game::Column::Status, Expr::value(record.status))
+        .col_expr(game::Column::EndReason, Expr::value(record.reason))
         .col_expr(game::Column::WinnerId, Expr::value(winner_id))
         .col_expr(
             game::Column::WinnerSeat,

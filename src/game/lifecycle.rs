@@ -1,6 +1,9 @@
 //! The life of a game around the board: its status, why it ended, and its sequence
 //! number. `seq` is a pure function of (status, move count, end reason), so a state
 //! rebuilt from the stored moves gets back exactly the number clients last saw.
+//!
+//! Both enums are stored as their stable names (`DeriveValueType`): a row holding any
+//! other text fails to load with a type error instead of becoming a default.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +20,11 @@ use serde::{Deserialize, Serialize};
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    sea_orm::DeriveValueType,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum GameStatus {
     /// Created, waiting for a second player.
     Waiting,
@@ -46,9 +51,11 @@ pub enum GameStatus {
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    sea_orm::DeriveValueType,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum EndReason {
     FourInARow,
     Draw,

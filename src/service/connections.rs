@@ -23,7 +23,7 @@ use std::{
     time::Duration,
 };
 
-use super::{broadcasts::Broadcasts, domain::GameId, protocol, now_ms, Drain, ServiceResult};
+use super::{broadcasts::Broadcasts, domain::GameId, now_ms, protocol, Drain, ServiceResult};
 use crate::{
     game::Seat,
     hot::{Deadline, HotStore, PresenceMember, Timer},

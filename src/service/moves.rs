@@ -15,8 +15,8 @@ use chrono::Utc;
 
 use super::{
     domain::GameId,
-    protocol,
     games::Games,
+    protocol,
     rebuild::ending,
     state::GameState,
     transaction::GameTx,
@@ -185,8 +185,12 @@ impl Games {
             .into_iter()
             .chain(game_over_audit(&view, ratings))
             .collect();
-        tx.commit(&state, vec![protocol::game_over_event(&view, ratings)], audit)
-            .await?;
+        tx.commit(
+            &state,
+            vec![protocol::game_over_event(&view, ratings)],
+            audit,
+        )
+        .await?;
         Ok(view)
     }
 }

@@ -123,10 +123,10 @@ impl Views {
                     player2: g.player2_id.and_then(|id| players.get(&id).cloned()),
                     winner_id: g.winner_id,
                     draw: g.is_draw,
-                    end_reason: g.end_reason,
+                    end_reason: g.end_reason.map(|reason| reason.to_string()),
                     move_count: g.move_count as u32,
                     finished_at: g.finished_at.map(timestamp),
-                    status: g.status,
+                    status: g.status.to_string(),
                     game_id: g.id,
                 })
             })
@@ -182,7 +182,7 @@ impl Views {
         // Newest first; only decided games count for streaks.
         let results: Vec<bool> = games
             .iter()
-            .filter(|g| g.game_status() == Some(GameStatus::Finished))
+            .filter(|g| g.status == GameStatus::Finished)
             .map(|g| g.winner_id == Some(player_id))
             .collect();
         let current_streak = results.iter().take_while(|won| **won).count() as u32;
@@ -241,7 +241,7 @@ impl Views {
         Ok(ActiveGame {
             my_player: game.seat_of(player_id).unwrap_or(Seat::Two).number(),
             game_id: game.id,
-            status: game.status,
+            status: game.status.to_string(),
         })
     }
 
@@ -296,18 +296,18 @@ fn history_entry(
         Seat::One => g.player2_id,
         Seat::Two => Some(g.player1_id),
     };
-    let result = match g.game_status() {
-        Some(GameStatus::Finished) if g.is_draw => "draw",
-        Some(GameStatus::Finished) if g.winner_id == Some(player_id) => "win",
-        Some(GameStatus::Finished) => "loss",
-        Some(GameStatus::Abandoned) => "abandoned",
-        Some(GameStatus::Cancelled) => "cancelled",
-        Some(GameStatus::Waiting) => "waiting",
-        _ => "in_progress",
+    let result = match g.status {
+        GameStatus::Finished if g.is_draw => "draw",
+        GameStatus::Finished if g.winner_id == Some(player_id) => "win",
+        GameStatus::Finished => "loss",
+        GameStatus::Abandoned => "abandoned",
+        GameStatus::Cancelled => "cancelled",
+        GameStatus::Waiting => "waiting",
+        GameStatus::Active => "in_progress",
     };
     HistoryEntry {
         result: result.to_string(),
-        end_reason: g.end_reason,
+        end_reason: g.end_reason.map(|reason| reason.to_string()),
         my_player: my_seat.number(),
         opponent_username: opponent_id
             .and_then(|id| players.get(&id))
@@ -320,7 +320,7 @@ fn history_entry(
         },
         created_at: timestamp(g.created_at),
         finished_at: g.finished_at.map(timestamp),
-        status: g.status,
+        status: g.status.to_string(),
         game_id: g.id,
     }
 }

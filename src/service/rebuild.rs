@@ -86,22 +86,13 @@ impl GameStore {
             .collect();
         let players = self.cold.players(&ids).await?;
         let player_ref = |id: i64| players.iter().find(|p| p.id == id).map(PlayerRef::from);
-        let status = row
-            .game_status()
-            .ok_or_else(|| corrupt(&row.id, "status", &row.status))?;
-        let end_reason = match row.end_reason.as_deref() {
-            Some(reason) => Some(
-                EndReason::parse(reason).ok_or_else(|| corrupt(&row.id, "end_reason", reason))?,
-            ),
-            None => None,
-        };
         Ok(GameState {
             id: row.id.clone(),
-            status,
+            status: row.status,
             player1: player_ref(row.player1_id).ok_or(ServiceError::PlayerNotFound)?,
             player2: row.player2_id.and_then(player_ref),
             moves: stored_moves.iter().map(|m| m.column as u8).collect(),
-            end_reason,
+            end_reason: row.end_reason,
             winner: row.winner_seat.map(|seat| seat as u8),
             move_time_limit_secs: row.move_time_limit_secs as u32,
             turn_deadline_ms: None,
@@ -143,10 +134,4 @@ pub(super) fn ending(outcome: &Outcome) -> Option<(EndReason, Option<Seat>)> {
         Outcome::Draw => Some((EndReason::Draw, None)),
         Outcome::InProgress => None,
     }
-}
-
-/// A stored value that is not one of the known names: an error, never a default.
-fn corrupt(game_id: &str, field: &str, value: &str) -> ServiceError {
-    tracing::error!(game_id, field, value, "stored game has an unknown value");
-    ServiceError::Unavailable
 }

@@ -6,7 +6,9 @@
 
 use serde_json::json;
 
-use super::{domain::GameId, protocol, games::Games, views::PlayerRef, ServiceError, ServiceResult};
+use super::{
+    domain::GameId, games::Games, protocol, views::PlayerRef, ServiceError, ServiceResult,
+};
 use crate::{audit::AuditEvent, cold::Player, game::GameStatus};
 
 impl Games {

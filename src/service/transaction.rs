@@ -27,7 +27,7 @@ use std::{
 use rand::Rng;
 
 use super::{
-    domain::GameId, protocol, moves::game_over_audit, rebuild::Rebuilt, state::GameState,
+    domain::GameId, moves::game_over_audit, protocol, rebuild::Rebuilt, state::GameState,
     ServiceError, ServiceResult,
 };
 use crate::{

@@ -185,7 +185,7 @@ async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
             "{name}: {stale:?}"
         );
         let row = cold.game("stale").await.unwrap().unwrap();
-        assert_eq!(row.status, "active", "{name}: not settled");
+        assert_eq!(row.status, GameStatus::Active, "{name}: not settled");
         assert_eq!(
             cold.player(a).await.unwrap().unwrap().elo_rating,
             1200,
@@ -243,8 +243,41 @@ async fn an_unrated_ending_changes_no_rating() {
         );
         assert_eq!(
             cold.game("abort").await.unwrap().unwrap().status,
-            "abandoned",
+            GameStatus::Abandoned,
             "{name}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_stored_status_or_end_reason_that_is_no_known_name_fails_to_load() {
+    let sqlite = format!(
+        "sqlite://{}/corrupt.db?mode=rwc",
+        temp_dir("cold").display()
+    );
+    let (postgres, _guard) = fresh_postgres_database_guarded().await;
+    for url in [sqlite, postgres] {
+        let cold = Cold::connect(&url).await.expect("connect");
+        game_between(&cold, "g-typed").await;
+        let loaded = cold.game("g-typed").await.unwrap().expect("stored");
+        assert_eq!(loaded.status, GameStatus::Active, "{url}");
+        assert_eq!(loaded.end_reason, None);
+
+        let raw = sea_orm::Database::connect(&url)
+            .await
+            .expect("raw connection");
+        for corruption in [
+            "UPDATE games SET status = 'Active' WHERE id = 'g-typed'",
+            "UPDATE games SET status = 'finished', end_reason = 'bogus' WHERE id = 'g-typed'",
+        ] {
+            sea_orm::ConnectionTrait::execute_unprepared(&raw, corruption)
+                .await
+                .expect("corrupt the row");
+            let read = cold.game("g-typed").await;
+            assert!(
+                read.is_err(),
+                "{url}: after {corruption:?} the row loaded as {read:?}"
+            );
+        }
     }
 }
