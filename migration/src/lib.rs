@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_schema;
 mod m20261203_000001_create_audit_anchors;
+mod m20261203_000002_add_game_options;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261203_000001_create_audit_anchors::Migration),
+            Box::new(m20261203_000002_add_game_options::Migration),
         ]
     }
 }

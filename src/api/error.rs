@@ -75,13 +75,16 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         NotAPlayer | WrongPlayer { .. } | NotCreator | NotYourself => StatusCode::FORBIDDEN,
         GameNotFound | PlayerNotFound | NoActiveGame => StatusCode::NOT_FOUND,
         UsernameTaken(_) | GameFull | OwnGame | GameNotWaiting | GameNotActive | NotYourTurn
-        | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged => {
+        | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged | NoDrawOffer
+        | OwnDrawOffer | TooLateToAbort => {
             StatusCode::CONFLICT
         }
         InvalidUsername(_) | InvalidPassword(_) | InvalidParameter(_) | ColumnOutOfRange => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        TooManyAttempts { .. } | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        TooManyAttempts { .. } | RateLimited { .. } | TooManyEmotes { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         Busy | Unavailable | Database(_) | HotStore(_) | ServerBusy { .. } => {
             StatusCode::SERVICE_UNAVAILABLE
         }

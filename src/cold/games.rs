@@ -20,6 +20,9 @@ pub struct NewGame<'a> {
     pub player1_id: i64,
     pub player2_id: Option<i64>,
     pub move_time_limit_secs: u32,
+    pub rated: bool,
+    /// The creator's colour choice (its stable name).
+    pub colour: &'a str,
     pub rematch_of: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
@@ -97,6 +100,8 @@ impl Cold {
             is_draw: Set(false),
             end_reason: Set(None),
             move_time_limit_secs: Set(new.move_time_limit_secs as i32),
+            rated: Set(new.rated),
+            colour: Set(new.colour.to_string()),
             move_count: Set(0),
             rematch_of: Set(new.rematch_of.map(str::to_string)),
             player1_rating_change: Set(None),
@@ -111,15 +116,17 @@ impl Cold {
             .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
     }
 
-    /// Seats player two in a waiting game. False when the game was no longer waiting.
+    /// Starts a waiting game with its two seats (the creator, seat one while the game
+    /// waited, may take seat two). False when the game was no longer waiting.
     pub async fn start_game(
         &self,
         id: &str,
-        player2_id: i64,
+        seats: (i64, i64),
         now: DateTime<Utc>,
     ) -> Result<bool, ColdError> {
         let result = game::Entity::update_many()
-            .col_expr(game::Column::Player2Id, Expr::value(player2_id))
+            .col_expr(game::Column::Player1Id, Expr::value(seats.0))
+            .col_expr(game::Column::Player2Id, Expr::value(seats.1))
             .col_expr(
                 game::Column::Status,
                 Expr::value(GameStatus::Active.as_str()),
@@ -199,8 +206,9 @@ impl Cold {
     /// call; that same transaction first locks both player rows (one statement each, in
     /// id order, so two games of the same player settle one after the other), then
     /// applies Elo and records the history. Returns `Ok(None)` when the game had already
-    /// been settled (or was not active), and for unrated endings. Whether and how the
-    /// ending is rated is the rules' decision ([`score_of`], [`Settlement`]).
+    /// been settled (or was not active), for unrated endings and for casual games.
+    /// Whether and how the ending is rated is the rules' decision ([`score_of`],
+    /// [`Settlement`]); whether the game counts at all, its own (`rated`).
     pub async fn finish_game(
         &self,
         record: FinishRecord<'_>,
@@ -215,7 +223,9 @@ impl Cold {
         let Some(stored) = lock_active_game(&txn, &record).await? else {
             return Ok(None);
         };
-        let rated = score_of(record.status, record.reason, record.winner).zip(stored.player2_id);
+        let rated = score_of(record.status, record.reason, record.winner)
+            .zip(stored.player2_id)
+            .filter(|_| stored.rated);
         let before = match rated {
             Some((_, player2_id)) => Some(lock_ratings(&txn, stored.player1_id, player2_id).await?),
             None => None,
@@ -462,10 +472,7 @@ async fn flip_status(
             game::Column::WinnerSeat,
             Expr::value(record.winner.map(|s| i16::from(s.number()))),
         )
-        .col_expr(
-            game::Column::IsDraw,
-            Expr::value(record.reason == EndReason::Draw),
-        )
+        .col_expr(game::Column::IsDraw, Expr::value(record.reason.is_draw()))
         .col_expr(
             game::Column::MoveCount,
             Expr::value(record.move_count as i32),

@@ -4,8 +4,9 @@
 //!
 //! - [`GameStore`] (`transaction.rs`, `rebuild.rs`): where games live, and the one way a
 //!   game changes — the game transaction. Owns the game keys of the hot store.
-//! - [`Games`] (`games.rs`, `moves.rs`, `rematch.rs`): create, join, cancel, move,
-//!   resign, time out, abandon, rematch — each through a game transaction.
+//! - [`Games`] (`games.rs`, `moves.rs`, `rematch.rs`, `draw.rs`, `emotes.rs`): create
+//!   (with its options), join, cancel, move, resign, abort, offer and answer draws, time
+//!   out, abandon, rematch — each through a game transaction — and relay emotes.
 //! - [`Matchmaking`]: the rating-window queue; opens the games of its pairs with [`Games`].
 //! - [`Connections`]: who is connected to a game (presence, viewers, online players),
 //!   and abandonment timers when a seat's last socket closes.
@@ -30,6 +31,8 @@ mod accounts;
 mod broadcasts;
 mod connections;
 mod domain;
+mod draw;
+mod emotes;
 mod error;
 mod games;
 mod matchmaking;
@@ -51,9 +54,10 @@ use tokio::sync::watch;
 pub use accounts::{Accounts, Registered};
 pub use broadcasts::Broadcasts;
 pub use connections::{Connections, Presence, Role, SocketPresence, PRESENCE_REFRESH};
-pub use domain::{GameId, Password, Username};
+pub use draw::DrawAction;
+pub use domain::{Colour, Emote, GameId, GameOptions, Password, Username};
 pub use error::{retry_secs, ServiceError};
-pub use games::Games;
+pub use games::{GameChoices, Games};
 pub use matchmaking::{Matchmaking, PAIRING};
 pub use profiles::Profiles;
 pub use reads::Views;
@@ -112,7 +116,7 @@ impl AppState {
             Arc::clone(&metrics),
         ));
         let (store, games, matchmaking) =
-            game_services(&config, &hot, &cold, &audit, &metrics, &broadcasts);
+            game_services(&config, &keys, &hot, &cold, &audit, &metrics, &broadcasts);
         let connections = Arc::new(Connections::new(
             Arc::clone(&hot),
             Arc::clone(&broadcasts),
@@ -174,6 +178,7 @@ impl AppState {
 /// The game transaction's store and the services that change games through it.
 fn game_services(
     config: &Config,
+    keys: &Keys,
     hot: &Arc<dyn HotStore>,
     cold: &Cold,
     audit: &Arc<AuditLog>,
@@ -194,6 +199,7 @@ fn game_services(
         Arc::clone(audit),
         Arc::clone(broadcasts),
         Arc::clone(metrics),
+        keys.clone(),
         config.move_time_limit_secs,
     ));
     let matchmaking = Arc::new(Matchmaking::new(

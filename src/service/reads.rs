@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     cold::{entities::game, Cold},
-    game::{GameStatus, Seat},
+    game::{EndReason, GameStatus, Seat},
 };
 
 /// How long a computed `/stats` answer is reused.
@@ -107,6 +107,8 @@ impl Views {
                     game_id: g.id,
                     created_at: timestamp(g.created_at),
                     move_time_limit_secs: g.move_time_limit_secs as u32,
+                    rated: g.rated,
+                    colour: g.colour,
                 })
             })
             .collect())
@@ -153,6 +155,7 @@ impl Views {
                 move_count: move_count as u32,
                 viewers,
                 started_at: g.started_at.map(timestamp),
+                rated: g.rated,
                 game_id: g.id,
             });
         }
@@ -300,6 +303,7 @@ fn history_entry(
         GameStatus::Finished if g.is_draw => "draw",
         GameStatus::Finished if g.winner_id == Some(player_id) => "win",
         GameStatus::Finished => "loss",
+        GameStatus::Abandoned if g.end_reason == Some(EndReason::Aborted) => "aborted",
         GameStatus::Abandoned => "abandoned",
         GameStatus::Cancelled => "cancelled",
         GameStatus::Waiting => "waiting",

@@ -10,7 +10,8 @@
 use chrono::Utc;
 
 use super::{
-    domain::GameId, state::GameState, transaction::GameStore, views::PlayerRef, ServiceError,
+    domain::{Colour, GameId},
+    state::GameState, transaction::GameStore, views::PlayerRef, ServiceError,
     ServiceResult,
 };
 use crate::{
@@ -95,6 +96,9 @@ impl GameStore {
             end_reason: row.end_reason,
             winner: row.winner_seat.map(|seat| seat as u8),
             move_time_limit_secs: row.move_time_limit_secs as u32,
+            rated: row.rated,
+            colour: Colour::parse(&row.colour).ok_or_else(|| corrupt(&row.id, "colour", &row.colour))?,
+            draw_offer: None,
             turn_deadline_ms: None,
             created_at: row.created_at,
             rematch_game_id: self.cold.rematch_of(&row.id).await?,

@@ -1,5 +1,6 @@
 //! Rematch votes. A seat of a finished game votes; when both seats have voted, a new
-//! game starts for the same pair with colours swapped, announced to both. Decided under
+//! game starts for the same pair with colours swapped and the same options (clock,
+//! rated or casual), announced to both. Decided under
 //! the finished game's lock: the rematch is created once, and a creation interrupted by
 //! a crash is found again (the new game's `rematch_of`) by the transaction that
 //! reconciles the finished game.
@@ -51,9 +52,9 @@ impl Games {
             .await?;
         let new_id = GameId::random();
         tx.writing();
-        let limit = tx.state.move_time_limit_secs;
+        let options = tx.state.options();
         let new_game = self
-            .open_game(&new_id, first, Some(second), limit, Some(game_id))
+            .open_game(&new_id, first, Some(second), options, Some(game_id))
             .await?
             .view();
         crate::failpoint::hit("rematch.after_create").await;

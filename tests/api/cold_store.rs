@@ -41,6 +41,8 @@ async fn game_between(cold: &Cold, id: &str) -> (i64, i64) {
         player1_id: a.id,
         player2_id: Some(b.id),
         move_time_limit_secs: 60,
+        rated: true,
+        colour: "first",
         rematch_of: None,
         now: Utc::now(),
     })

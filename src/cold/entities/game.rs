@@ -17,6 +17,10 @@ pub struct Model {
     pub is_draw: bool,
     pub end_reason: Option<EndReason>,
     pub move_time_limit_secs: i32,
+    /// False for a casual game: its result moves no rating.
+    pub rated: bool,
+    /// The creator's colour choice: `first`, `second` or `random`.
+    pub colour: String,
     pub move_count: i32,
     pub rematch_of: Option<String>,
     pub player1_rating_change: Option<i32>,
