@@ -76,9 +76,7 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         GameNotFound | PlayerNotFound | NoActiveGame => StatusCode::NOT_FOUND,
         UsernameTaken(_) | GameFull | OwnGame | GameNotWaiting | GameNotActive | NotYourTurn
         | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged | NoDrawOffer
-        | OwnDrawOffer | TooLateToAbort => {
-            StatusCode::CONFLICT
-        }
+        | OwnDrawOffer | TooLateToAbort => StatusCode::CONFLICT,
         InvalidUsername(_) | InvalidPassword(_) | InvalidParameter(_) | ColumnOutOfRange => {
             StatusCode::UNPROCESSABLE_ENTITY
         }

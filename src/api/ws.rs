@@ -37,7 +37,8 @@ use crate::{
     game::Seat,
     service::{
         protocol::{self, ClientMessage},
-        AppState, DrawAction, GameId, Role, ServiceError, ServiceResult, SocketPresence, PRESENCE_REFRESH,
+        AppState, DrawAction, GameId, Role, ServiceError, ServiceResult, SocketPresence,
+        PRESENCE_REFRESH,
     },
 };
 
@@ -412,9 +413,7 @@ impl GameSocket {
             ClientMessage::DrawOffer => self.draw(player, DrawAction::Offer).await,
             ClientMessage::DrawAccept => self.draw(player, DrawAction::Accept).await,
             ClientMessage::DrawDecline => self.draw(player, DrawAction::Decline).await,
-            ClientMessage::Emote { emote } => {
-                games.send_emote(player, &self.game_id, emote).await
-            }
+            ClientMessage::Emote { emote } => games.send_emote(player, &self.game_id, emote).await,
             ClientMessage::Identify { .. } | ClientMessage::Sync | ClientMessage::Ping => Ok(()),
         }
     }

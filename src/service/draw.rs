@@ -51,13 +51,9 @@ impl Games {
             (DrawAction::Accept | DrawAction::Decline, Some(offered)) if offered == seat => {
                 Err(ServiceError::OwnDrawOffer)
             }
-            (DrawAction::Offer | DrawAction::Accept, Some(_)) => {
-                self.accept_draw(tx, player).await
-            }
+            (DrawAction::Offer | DrawAction::Accept, Some(_)) => self.accept_draw(tx, player).await,
             (DrawAction::Decline, Some(_)) => self.set_draw_offer(tx, player, seat, None).await,
-            (DrawAction::Offer, None) => {
-                self.set_draw_offer(tx, player, seat, Some(seat)).await
-            }
+            (DrawAction::Offer, None) => self.set_draw_offer(tx, player, seat, Some(seat)).await,
             (DrawAction::Accept | DrawAction::Decline, None) => Err(ServiceError::NoDrawOffer),
         }
     }
@@ -75,8 +71,14 @@ impl Games {
         state.draw_offer = offer.map(Seat::number);
         let game_id = state.id.clone();
         let (name, event) = match offer {
-            Some(_) => ("draw_offered", protocol::draw_offered_event(&game_id, seat.number(), player.id)),
-            None => ("draw_declined", protocol::draw_declined_event(&game_id, seat.number(), player.id)),
+            Some(_) => (
+                "draw_offered",
+                protocol::draw_offered_event(&game_id, seat.number(), player.id),
+            ),
+            None => (
+                "draw_declined",
+                protocol::draw_declined_event(&game_id, seat.number(), player.id),
+            ),
         };
         let audit = AuditEvent::new(name)
             .game(&game_id)

@@ -11,8 +11,10 @@ use chrono::Utc;
 
 use super::{
     domain::{Colour, GameId},
-    state::GameState, transaction::GameStore, views::PlayerRef, ServiceError,
-    ServiceResult,
+    state::GameState,
+    transaction::GameStore,
+    views::PlayerRef,
+    ServiceError, ServiceResult,
 };
 use crate::{
     cold::{
@@ -97,7 +99,8 @@ impl GameStore {
             winner: row.winner_seat.map(|seat| seat as u8),
             move_time_limit_secs: row.move_time_limit_secs as u32,
             rated: row.rated,
-            colour: Colour::parse(&row.colour).ok_or_else(|| corrupt(&row.id, "colour", &row.colour))?,
+            colour: Colour::parse(&row.colour)
+                .ok_or_else(|| corrupt(&row.id, "colour", &row.colour))?,
             draw_offer: None,
             turn_deadline_ms: None,
             created_at: row.created_at,
