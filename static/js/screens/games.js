@@ -84,10 +84,11 @@ async function pollWaiting(gameId) {
   screen.waitingTimer = setTimeout(() => pollWaiting(gameId), WAITING_POLL_MS);
 }
 
-/** The options picked in the lobby's create form. */
+/** The options picked in the lobby's create form ("Standard" time: the server's default). */
 function chosenOptions() {
+  const time = byId("option-time").value;
   return {
-    move_time_limit_secs: Number(byId("option-time").value),
+    ...(time ? { move_time_limit_secs: Number(time) } : {}),
     rated: byId("option-rated").value === "rated",
     colour: byId("option-colour").value,
   };
