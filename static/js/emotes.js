@@ -31,15 +31,16 @@ export const EMOTES = {
   },
   wow: { label: "Wow", shapes: face(["circle", { cx: 12, cy: 16, r: 2.5, fill: "none", "stroke-width": 1.8 }], { eyes: "wide" }) },
   oops: { label: "Oops", shapes: face(["path", { d: "M8 16.5q2-2 4 0t4 0", fill: "none", "stroke-width": 1.8, "stroke-linecap": "round" }]) },
-  gg: { label: "Good game", text: "GG" },
-  well_played: { label: "Well played", text: "Well played!" },
+  // A text emote's label is its text: what a screen reader says is what is shown.
+  gg: { label: "GG", text: "GG" },
+  well_played: { label: "Well played!", text: "Well played!" },
 };
 
-/** The glyph of an emote: inline SVG or text, labelled for screen readers. */
+/** The glyph of an emote: inline SVG labelled for screen readers, or plain text. */
 export function emoteGlyph(name) {
   const emote = EMOTES[name];
   if (!emote) return null;
-  if (emote.text) return h("span", { class: "emote-text", "aria-label": emote.label, role: "img" }, emote.text);
+  if (emote.text) return h("span", { class: "emote-text" }, emote.text);
   const svg = document.createElementNS(SVG_NS, "svg");
   svg.setAttribute("viewBox", "0 0 24 24");
   svg.setAttribute("class", "emote-svg");

@@ -629,7 +629,7 @@ function initEmotes() {
   const bar = byId("emote-bar");
   bar.replaceChildren(
     ...Object.entries(EMOTES).map(([name, emote]) =>
-      h("button", { type: "button", class: "secondary small emote-button", title: emote.label, "aria-label": `Send: ${emote.label}`, dataset: { testid: `emote-${name}` }, onclick: () => sendEmote(name) }, emoteGlyph(name)),
+      h("button", { type: "button", class: "secondary small emote-button", title: emote.label, "aria-label": `Send ${emote.label}`, dataset: { testid: `emote-${name}` }, onclick: () => sendEmote(name) }, emoteGlyph(name)),
     ),
   );
   const hide = byId("hide-emotes");
