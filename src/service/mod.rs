@@ -54,7 +54,7 @@ use tokio::sync::watch;
 pub use accounts::{Accounts, Registered};
 pub use broadcasts::Broadcasts;
 pub use connections::{Connections, Presence, Role, SocketPresence, PRESENCE_REFRESH};
-pub use domain::{Colour, Emote, GameId, GameOptions, Password, Username};
+pub use domain::{Colour, Emote, GameId, Password, Username};
 pub use draw::DrawAction;
 pub use error::{retry_secs, ServiceError};
 pub use games::{GameChoices, Games};

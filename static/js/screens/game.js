@@ -671,7 +671,9 @@ function render() {
   byId("resign").hidden = !(isPlayer() && view.status === "active");
   const abortable = isPlayer() && view.status === "active" && view.moves.length < ABORT_BEFORE_MOVES;
   byId("abort").hidden = !abortable;
-  byId("offer-draw").hidden = !(isPlayer() && view.status === "active") || abortable;
+  // While the opponent's offer is pending, the answer is Accept / Decline, not a new offer.
+  const opponentOffers = view.drawOffer !== null && view.drawOffer !== view.seat;
+  byId("offer-draw").hidden = !(isPlayer() && view.status === "active") || abortable || opponentOffers;
   byId("offer-draw").disabled = view.drawOffer === view.seat;
   byId("offer-draw").textContent = view.drawOffer === view.seat ? "Draw offered" : "Offer draw";
   renderDrawOffer();
