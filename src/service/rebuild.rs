@@ -89,6 +89,11 @@ impl GameStore {
             .collect();
         let players = self.cold.players(&ids).await?;
         let player_ref = |id: i64| players.iter().find(|p| p.id == id).map(PlayerRef::from);
+        // A stored colour that is not one of the names is an error, never a default.
+        let colour = Colour::parse(&row.colour).ok_or_else(|| {
+            tracing::error!(game_id = %row.id, colour = %row.colour, "stored game has an unknown colour");
+            ServiceError::Unavailable
+        })?;
         Ok(GameState {
             id: row.id.clone(),
             status: row.status,
@@ -99,8 +104,7 @@ impl GameStore {
             winner: row.winner_seat.map(|seat| seat as u8),
             move_time_limit_secs: row.move_time_limit_secs as u32,
             rated: row.rated,
-            colour: Colour::parse(&row.colour)
-                .ok_or_else(|| corrupt(&row.id, "colour", &row.colour))?,
+            colour,
             draw_offer: None,
             turn_deadline_ms: None,
             created_at: row.created_at,
