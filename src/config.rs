@@ -48,6 +48,28 @@ pub struct BotSettings {
     pub games_rated: bool,
 }
 
+impl BotSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<BotSettings, ConfigError> {
+        let name = "BOT_MOVE_DELAY_MS";
+        let delay_ms: u64 = parse(get, name, 700)?;
+        if !BOT_MOVE_DELAY_MS_RANGE.contains(&delay_ms) {
+            return Err(ConfigError {
+                name,
+                value: delay_ms.to_string(),
+                reason: format!(
+                    "must be between {} and {}",
+                    BOT_MOVE_DELAY_MS_RANGE.start(),
+                    BOT_MOVE_DELAY_MS_RANGE.end()
+                ),
+            });
+        }
+        Ok(BotSettings {
+            move_delay: Duration::from_millis(delay_ms),
+            games_rated: parse(get, "BOT_GAMES_RATED", false)?,
+        })
+    }
+}
+
 /// Bounds of `BOT_MOVE_DELAY_MS`: the pause plus the search (≤ 1 s) must stay well
 /// inside the bot's turn clock ([`crate::service::state::BOT_TURN_SECS`]).
 pub const BOT_MOVE_DELAY_MS_RANGE: std::ops::RangeInclusive<u64> = 0..=2000;
@@ -147,6 +169,24 @@ pub struct Limits {
     pub address_window: Duration,
 }
 
+impl Limits {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Limits {
+            header_read_timeout: positive_secs(get, "HTTP_HEADER_TIMEOUT_SECONDS", 10)?,
+            idle_timeout: positive_secs(get, "HTTP_IDLE_TIMEOUT_SECONDS", 75)?,
+            ws_identify_timeout: positive_secs(get, "WS_IDENTIFY_TIMEOUT_SECONDS", 10)?,
+            connections_per_address: parse(get, "MAX_CONNECTIONS_PER_ADDRESS", 256)?,
+            hash_concurrency: positive(get, "PASSWORD_HASH_CONCURRENCY", cores)?,
+            hash_wait: Duration::from_millis(parse(get, "PASSWORD_HASH_WAIT_MS", 2000)?),
+            login_attempts_per_account: positive(get, "LOGIN_ATTEMPTS_PER_ACCOUNT", 10)?,
+            login_window: positive_secs(get, "LOGIN_LOCKOUT_SECONDS", 900)?,
+            auth_attempts_per_address: positive(get, "AUTH_ATTEMPTS_PER_ADDRESS", 30)?,
+            address_window: positive_secs(get, "AUTH_ADDRESS_WINDOW_SECONDS", 60)?,
+        })
+    }
+}
+
 /// An address or a CIDR block (`10.0.0.0/8`, `::1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpRange {
@@ -224,8 +264,7 @@ impl Config {
     /// Reads configuration through `lookup`, so tests can build one without touching the environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let instance_id = get("INSTANCE_ID").unwrap_or_else(default_instance_id);
-        let config = Config {
+        Ok(Config {
             database_url: get("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://./data/connect4.db?mode=rwc".to_string()),
             hot: HotMode::from_lookup(&get)?,
@@ -237,132 +276,18 @@ impl Config {
             audit_dir: get("AUDIT_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./data/audit")),
-            audit_anchor_interval: Duration::from_secs(parse(&get, "AUDIT_ANCHOR_SECONDS", 10)?),
+            audit_anchor_interval: positive_secs(&get, "AUDIT_ANCHOR_SECONDS", 10)?,
             static_dir: get("STATIC_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./static")),
-            move_time_limit_secs: parse(&get, "MOVE_TIME_LIMIT_SECONDS", 60)?,
+            move_time_limit_secs: move_time_limit(&get)?,
             abandon_grace: Duration::from_secs(parse(&get, "ABANDON_GRACE_SECONDS", 60)?),
             waiting_game_ttl: Duration::from_secs(parse(&get, "WAITING_GAME_TTL_SECONDS", 3600)?),
             trusted_proxies: parse_list(&get, "TRUSTED_PROXIES")?,
-            bots: BotSettings {
-                move_delay: Duration::from_millis(parse(&get, "BOT_MOVE_DELAY_MS", 700)?),
-                games_rated: parse(&get, "BOT_GAMES_RATED", false)?,
-            },
-            limits: Limits {
-                header_read_timeout: Duration::from_secs(parse(
-                    &get,
-                    "HTTP_HEADER_TIMEOUT_SECONDS",
-                    10,
-                )?),
-                idle_timeout: Duration::from_secs(parse(&get, "HTTP_IDLE_TIMEOUT_SECONDS", 75)?),
-                ws_identify_timeout: Duration::from_secs(parse(
-                    &get,
-                    "WS_IDENTIFY_TIMEOUT_SECONDS",
-                    10,
-                )?),
-                connections_per_address: parse(&get, "MAX_CONNECTIONS_PER_ADDRESS", 256)?,
-                hash_concurrency: parse(
-                    &get,
-                    "PASSWORD_HASH_CONCURRENCY",
-                    std::thread::available_parallelism().map_or(2, |n| n.get()),
-                )?,
-                hash_wait: Duration::from_millis(parse(&get, "PASSWORD_HASH_WAIT_MS", 2000)?),
-                login_attempts_per_account: parse(&get, "LOGIN_ATTEMPTS_PER_ACCOUNT", 10)?,
-                login_window: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900)?),
-                auth_attempts_per_address: parse(&get, "AUTH_ATTEMPTS_PER_ADDRESS", 30)?,
-                address_window: Duration::from_secs(parse(
-                    &get,
-                    "AUTH_ADDRESS_WINDOW_SECONDS",
-                    60,
-                )?),
-            },
-            instance_id,
-        };
-        for (name, value) in [
-            (
-                "HTTP_HEADER_TIMEOUT_SECONDS",
-                config.limits.header_read_timeout.as_secs(),
-            ),
-            (
-                "HTTP_IDLE_TIMEOUT_SECONDS",
-                config.limits.idle_timeout.as_secs(),
-            ),
-            (
-                "WS_IDENTIFY_TIMEOUT_SECONDS",
-                config.limits.ws_identify_timeout.as_secs(),
-            ),
-            (
-                "PASSWORD_HASH_CONCURRENCY",
-                config.limits.hash_concurrency as u64,
-            ),
-            (
-                "LOGIN_ATTEMPTS_PER_ACCOUNT",
-                config.limits.login_attempts_per_account,
-            ),
-            (
-                "LOGIN_LOCKOUT_SECONDS",
-                config.limits.login_window.as_secs(),
-            ),
-            (
-                "AUTH_ATTEMPTS_PER_ADDRESS",
-                config.limits.auth_attempts_per_address,
-            ),
-            (
-                "AUTH_ADDRESS_WINDOW_SECONDS",
-                config.limits.address_window.as_secs(),
-            ),
-        ] {
-            if value == 0 {
-                return Err(ConfigError {
-                    name,
-                    value: value.to_string(),
-                    reason: "must be at least 1".into(),
-                });
-            }
-        }
-        let delay_ms = config.bots.move_delay.as_millis() as u64;
-        if !BOT_MOVE_DELAY_MS_RANGE.contains(&delay_ms) {
-            return Err(ConfigError {
-                name: "BOT_MOVE_DELAY_MS",
-                value: delay_ms.to_string(),
-                reason: format!(
-                    "must be between {} and {}",
-                    BOT_MOVE_DELAY_MS_RANGE.start(),
-                    BOT_MOVE_DELAY_MS_RANGE.end()
-                ),
-            });
-        }
-        if !MOVE_TIME_LIMIT_RANGE.contains(&config.move_time_limit_secs) {
-            return Err(ConfigError {
-                name: "MOVE_TIME_LIMIT_SECONDS",
-                value: config.move_time_limit_secs.to_string(),
-                reason: format!(
-                    "must be between {} and {}",
-                    MOVE_TIME_LIMIT_RANGE.start(),
-                    MOVE_TIME_LIMIT_RANGE.end()
-                ),
-            });
-        }
-        if config.audit_anchor_interval.is_zero() {
-            return Err(ConfigError {
-                name: "AUDIT_ANCHOR_SECONDS",
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            });
-        }
-        if !config
-            .instance_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
-            return Err(ConfigError {
-                name: "INSTANCE_ID",
-                value: config.instance_id,
-                reason: "only letters, digits, '-', '_' and '.' are allowed".into(),
-            });
-        }
-        Ok(config)
+            bots: BotSettings::from_lookup(&get)?,
+            limits: Limits::from_lookup(&get)?,
+            instance_id: instance_id(&get)?,
+        })
     }
 
     /// True when hot state and fan-out are shared through Redis.
@@ -412,6 +337,69 @@ where
             })
         })
         .collect()
+}
+
+/// A count that must be at least 1.
+fn positive<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + Default + PartialEq + fmt::Display,
+    T::Err: fmt::Display,
+{
+    let value = parse(get, name, default)?;
+    if value == T::default() {
+        return Err(ConfigError {
+            name,
+            value: value.to_string(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(value)
+}
+
+/// A number of seconds that must be at least 1.
+fn positive_secs(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    positive(get, name, default).map(Duration::from_secs)
+}
+
+fn move_time_limit(get: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let name = "MOVE_TIME_LIMIT_SECONDS";
+    let limit = parse(get, name, 60)?;
+    if !MOVE_TIME_LIMIT_RANGE.contains(&limit) {
+        return Err(ConfigError {
+            name,
+            value: limit.to_string(),
+            reason: format!(
+                "must be between {} and {}",
+                MOVE_TIME_LIMIT_RANGE.start(),
+                MOVE_TIME_LIMIT_RANGE.end()
+            ),
+        });
+    }
+    Ok(limit)
+}
+
+/// `INSTANCE_ID`, or the host's name: it names audit files, so only safe characters.
+fn instance_id(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let id = get("INSTANCE_ID").unwrap_or_else(default_instance_id);
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(ConfigError {
+            name: "INSTANCE_ID",
+            value: id,
+            reason: "only letters, digits, '-', '_' and '.' are allowed".into(),
+        });
+    }
+    Ok(id)
 }
 
 fn default_instance_id() -> String {
@@ -593,11 +581,20 @@ mod tests {
 
     #[test]
     fn limits_must_be_positive() {
-        let err = config_from(&[("HTTP_HEADER_TIMEOUT_SECONDS", "0")]).expect_err("zero");
-        assert!(
-            err.to_string().contains("HTTP_HEADER_TIMEOUT_SECONDS"),
-            "{err}"
-        );
+        for name in [
+            "HTTP_HEADER_TIMEOUT_SECONDS",
+            "HTTP_IDLE_TIMEOUT_SECONDS",
+            "WS_IDENTIFY_TIMEOUT_SECONDS",
+            "PASSWORD_HASH_CONCURRENCY",
+            "LOGIN_ATTEMPTS_PER_ACCOUNT",
+            "LOGIN_LOCKOUT_SECONDS",
+            "AUTH_ATTEMPTS_PER_ADDRESS",
+            "AUTH_ADDRESS_WINDOW_SECONDS",
+        ] {
+            let err = config_from(&[(name, "0")]).expect_err(name);
+            assert!(err.to_string().contains(name), "{err}");
+            assert!(err.to_string().contains("at least 1"), "{err}");
+        }
         assert!(config_from(&[("MAX_CONNECTIONS_PER_ADDRESS", "0")]).is_ok());
     }
 

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use connect4_arena::{
     audit,
     cold::Cold,
-    game::solver::{Book, Position, Solver, DEFAULT_SLOTS},
+    game::solver::{Book, BookError, MoveListError, Position, Solver, DEFAULT_SLOTS},
     telemetry, Application, Config,
 };
 
@@ -202,13 +202,17 @@ async fn verify(args: VerifyArgs) -> ExitCode {
             verified
         }
     };
-    let report = match verified {
-        Ok(report) => report,
+    match verified {
+        Ok(report) => print_report(&report),
         Err(err) => {
             eprintln!("{err}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
+    }
+}
+
+/// Prints what `verify` found; the exit code says whether anything is wrong.
+fn print_report(report: &audit::Report) -> ExitCode {
     for file in &report.files {
         if report.problems_in(&file.path).is_empty() {
             let anchored = file
@@ -246,16 +250,13 @@ async fn verify(args: VerifyArgs) -> ExitCode {
 
 /// `solve`: one position per line of stdin, its score (and more) per line of stdout.
 fn solve(options: &SolveArgs) -> ExitCode {
-    let mut solver = Solver::new(options.table.slots());
-    if !options.no_book {
-        match Book::embedded() {
-            Ok(book) => solver = solver.with_book(book),
-            Err(err) => {
-                eprintln!("{err}");
-                return ExitCode::FAILURE;
-            }
+    let mut solver = match solver_for(options) {
+        Ok(solver) => solver,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
     let mut input = io::stdin().lock();
     let mut output = io::stdout().lock();
     let mut bytes = Vec::new();
@@ -276,30 +277,17 @@ fn solve(options: &SolveArgs) -> ExitCode {
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim_end_matches(['\n', '\r']);
         let moves = text.split_once(' ').map_or(text, |(moves, _)| moves);
-        let started = Instant::now();
-        let position = match Position::from_moves(moves) {
-            Ok(position) => position,
+        match solved_line(&mut solver, options, moves) {
+            Ok(line) => {
+                if writeln!(output, "{line}").is_err() {
+                    // stdout closed (e.g. piped into `head`): nothing left to do.
+                    return ExitCode::FAILURE;
+                }
+            }
             Err(err) => {
                 eprintln!("line {number}: {err}");
                 all_good = false;
-                continue;
             }
-        };
-        let mut line = format!("{moves} {}", solver.solve(&position));
-        if options.all {
-            for score in solver.analyze(&position) {
-                match score {
-                    Some(score) => line.push_str(&format!(" {score}")),
-                    None => line.push_str(" -"),
-                }
-            }
-        }
-        if options.time {
-            line.push_str(&format!(" {}", started.elapsed().as_micros()));
-        }
-        if writeln!(output, "{line}").is_err() {
-            // stdout closed (e.g. piped into `head`): nothing left to do.
-            return ExitCode::FAILURE;
         }
     }
     if all_good {
@@ -307,6 +295,38 @@ fn solve(options: &SolveArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The solver `solve` uses: with the embedded opening book unless `--no-book`.
+fn solver_for(options: &SolveArgs) -> Result<Solver, BookError> {
+    let solver = Solver::new(options.table.slots());
+    if options.no_book {
+        return Ok(solver);
+    }
+    Ok(solver.with_book(Book::embedded()?))
+}
+
+/// The output line of the position `moves`: the moves, the score and what `options` add.
+fn solved_line(
+    solver: &mut Solver,
+    options: &SolveArgs,
+    moves: &str,
+) -> Result<String, MoveListError> {
+    let started = Instant::now();
+    let position = Position::from_moves(moves)?;
+    let mut line = format!("{moves} {}", solver.solve(&position));
+    if options.all {
+        for score in solver.analyze(&position) {
+            match score {
+                Some(score) => line.push_str(&format!(" {score}")),
+                None => line.push_str(" -"),
+            }
+        }
+    }
+    if options.time {
+        line.push_str(&format!(" {}", started.elapsed().as_micros()));
+    }
+    Ok(line)
 }
 
 /// `book`: solves every position of up to `--depth` stones and writes the book.

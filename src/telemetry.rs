@@ -111,7 +111,26 @@ impl Metrics {
     pub fn render(&self, instance: &str, live: &LiveGauges) -> String {
         let label = (Cow::Borrowed("instance"), Cow::Owned(instance.to_string()));
         let mut registry = Registry::with_labels(std::iter::once(label));
-        let counters = [
+        for (name, help, value) in self.counters() {
+            registry.register(name, help, ConstCounter::new(value));
+        }
+        for (name, help, value) in self.gauges(live) {
+            registry.register(name, help, ConstGauge::new(value));
+        }
+        registry.register(
+            "c4_move_latency_seconds",
+            "Time from receiving a move to publishing its broadcast",
+            self.move_latency.clone(),
+        );
+        let mut out = String::with_capacity(4096);
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &registry);
+        out
+    }
+
+    /// Each counter's name (without `_total`), help and current value.
+    fn counters(&self) -> [(&'static str, &'static str, u64); 8] {
+        [
             (
                 "c4_moves_applied",
                 "Moves committed by this instance",
@@ -152,11 +171,12 @@ impl Metrics {
                 "Games this instance settled",
                 self.games_finished.load(Relaxed),
             ),
-        ];
-        for (name, help, value) in counters {
-            registry.register(name, help, ConstCounter::new(value));
-        }
-        let gauges = [
+        ]
+    }
+
+    /// Each gauge's name, help and current value; `live` holds those read from the stores.
+    fn gauges(&self, live: &LiveGauges) -> [(&'static str, &'static str, i64); 3] {
+        [
             (
                 "c4_open_sockets",
                 "WebSocket connections open on this instance",
@@ -172,19 +192,7 @@ impl Metrics {
                 "Players waiting in the matchmaking queue",
                 live.matchmaking_queue_size as i64,
             ),
-        ];
-        for (name, help, value) in gauges {
-            registry.register(name, help, ConstGauge::new(value));
-        }
-        registry.register(
-            "c4_move_latency_seconds",
-            "Time from receiving a move to publishing its broadcast",
-            self.move_latency.clone(),
-        );
-        let mut out = String::with_capacity(4096);
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &registry);
-        out
+        ]
     }
 }
 

@@ -6,7 +6,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_schema;
 mod m20261203_000001_create_audit_anchors;
-mod m20261203_000002_add_bot_accounts;
+mod m20261203_000002_add_game_options;
+mod m20261203_000003_add_bot_accounts;
 
 pub struct Migrator;
 
@@ -16,7 +17,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261203_000001_create_audit_anchors::Migration),
-            Box::new(m20261203_000002_add_bot_accounts::Migration),
+            Box::new(m20261203_000002_add_game_options::Migration),
+            Box::new(m20261203_000003_add_bot_accounts::Migration),
         ]
     }
 }

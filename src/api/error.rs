@@ -75,12 +75,13 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         NotAPlayer | WrongPlayer { .. } | NotCreator | NotYourself => StatusCode::FORBIDDEN,
         GameNotFound | PlayerNotFound | NoActiveGame => StatusCode::NOT_FOUND,
         UsernameTaken(_) | GameFull | OwnGame | GameNotWaiting | GameNotActive | NotYourTurn
-        | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged => {
-            StatusCode::CONFLICT
-        }
+        | ColumnFull | GameOver | GameNotOver | AlreadyInGame | StateChanged | NoDrawOffer
+        | OwnDrawOffer | TooLateToAbort => StatusCode::CONFLICT,
         InvalidUsername(_) | InvalidPassword(_) | InvalidParameter(_) | UnknownBotLevel(_)
         | InvalidMoveList(_) | ColumnOutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
-        TooManyAttempts { .. } | RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        TooManyAttempts { .. } | RateLimited { .. } | TooManyEmotes { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         Busy | Unavailable | Database(_) | HotStore(_) | ServerBusy { .. } => {
             StatusCode::SERVICE_UNAVAILABLE
         }

@@ -9,7 +9,7 @@ use crate::{
     game::BotLevel,
     service::{
         views::{GameSummary, GameView, LiveGame, MoveEvent, MoveRecord, WaitingGame},
-        AppState, GameId, ServiceError,
+        AppState, Colour, DrawAction, Emote, GameChoices, GameId, ServiceError,
     },
 };
 
@@ -17,6 +17,12 @@ use crate::{
 pub struct CreateGameRequest {
     /// Per-move time limit in seconds (5–600); the server default when absent.
     pub move_time_limit_secs: Option<u32>,
+    /// False for a casual game, whose result moves no rating; true when absent.
+    /// Ignored for a game against the computer (`BOT_GAMES_RATED` decides).
+    pub rated: Option<bool>,
+    /// The creator's colour: `first` (moves first, the default), `second` or `random`
+    /// (drawn when an opponent joins). Against the computer the caller moves first.
+    pub colour: Option<Colour>,
     /// Who to play: absent for a game that waits for a person; `{"bot": "easy"}`
     /// (or `medium`, `perfect`) for a game against the computer that starts at once,
     /// the caller in seat 1. Bot games are unrated unless the server says otherwise.
@@ -28,6 +34,26 @@ pub struct CreateGameRequest {
 pub struct Opponent {
     /// The computer opponent's level: `easy`, `medium` or `perfect`.
     pub bot: String,
+}
+
+/// A draw offer or its answer.
+#[derive(Object)]
+pub struct DrawRequest {
+    /// `offer` (accepts the opponent's pending offer, if any), `accept` or `decline`.
+    pub action: DrawAction,
+}
+
+/// A quick emote to the other seat.
+#[derive(Object)]
+pub struct EmoteRequest {
+    pub emote: Emote,
+}
+
+#[derive(ApiResponse)]
+pub enum EmoteSent {
+    /// Delivered to every socket of the game.
+    #[oai(status = 204)]
+    Sent,
 }
 
 /// A move. `player` (the prototype's field) is optional and checked against the
@@ -54,7 +80,7 @@ pub struct GameStatusView {
 
 #[derive(ApiResponse)]
 pub enum GameCreated {
-    /// The game was created; the caller is player 1.
+    /// The game was created; the caller is player 1 until an opponent joins.
     #[oai(status = 201)]
     Created(Json<GameView>),
 }
@@ -75,14 +101,21 @@ impl GamesApi {
         body: Json<CreateGameRequest>,
     ) -> Result<GameCreated, ApiError> {
         let player = auth.0;
-        let limit = body.move_time_limit_secs;
         let view = match &body.opponent {
             Some(Opponent { bot }) => {
                 let level = BotLevel::parse(bot)
                     .ok_or_else(|| ServiceError::UnknownBotLevel(bot.clone()))?;
+                let limit = body.move_time_limit_secs;
                 self.state.bots.start_game(&player, level, limit).await?
             }
-            None => self.state.games.create_game(&player, limit).await?,
+            None => {
+                let choices = GameChoices {
+                    move_time_limit_secs: body.move_time_limit_secs,
+                    rated: body.rated,
+                    colour: body.colour,
+                };
+                self.state.games.create_game(&player, choices).await?
+            }
         };
         Ok(GameCreated::Created(Json(view)))
     }
@@ -140,6 +173,49 @@ impl GamesApi {
         let player = auth.0;
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(self.state.games.resign(&player, &game_id).await?))
+    }
+
+    /// Abort a game before its second move
+    ///
+    /// Either seat may; the game ends `abandoned` with reason `aborted`, rating nothing.
+    #[oai(path = "/games/:id/abort", method = "post")]
+    async fn abort(&self, auth: Caller, id: Path<String>) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
+        let game_id = GameId::parse(&id.0)?;
+        Ok(Json(self.state.games.abort(&player, &game_id).await?))
+    }
+
+    /// Offer, accept or decline a draw
+    ///
+    /// An accepted offer ends the game drawn (`draw_agreed`); an offer lapses with the next move.
+    #[oai(path = "/games/:id/draw", method = "post")]
+    async fn draw(
+        &self,
+        auth: Caller,
+        id: Path<String>,
+        body: Json<DrawRequest>,
+    ) -> Result<Json<GameView>, ApiError> {
+        let player = auth.0;
+        let game_id = GameId::parse(&id.0)?;
+        let games = &self.state.games;
+        Ok(Json(games.draw(&player, &game_id, body.action).await?))
+    }
+
+    /// Send a quick emote to the other seat
+    ///
+    /// At most one every 2 s per seat (`rate_limited` beyond); not stored.
+    #[oai(path = "/games/:id/emote", method = "post")]
+    async fn emote(
+        &self,
+        auth: Caller,
+        id: Path<String>,
+        body: Json<EmoteRequest>,
+    ) -> Result<EmoteSent, ApiError> {
+        let player = auth.0;
+        let game_id = GameId::parse(&id.0)?;
+        let games = &self.state.games;
+        games.send_emote(&player, &game_id, body.emote).await?;
+        Ok(EmoteSent::Sent)
     }
 
     /// Games waiting for an opponent

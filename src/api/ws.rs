@@ -1,7 +1,8 @@
 //! WebSocket `/ws/{game_id}`: one task per socket, `select!`-ing over the client's
 //! frames, the game's room (events from every instance), a presence refresh timer and
 //! the drain signal. A socket is a spectator until `identify` binds it to the caller's
-//! seat; moves, rematch votes and resignations call the same use-cases as REST.
+//! seat; moves, rematch votes, resignations, aborts, draw offers and emotes call the
+//! same use-cases as REST.
 //!
 //! Limits: messages of at most [`MAX_MESSAGE`] bytes (larger: a `message_too_large`
 //! error, then close 1009; the protocol layer refuses anything over [`MAX_FRAME`]
@@ -36,7 +37,8 @@ use crate::{
     game::Seat,
     service::{
         protocol::{self, ClientMessage},
-        AppState, GameId, Role, ServiceError, ServiceResult, SocketPresence, PRESENCE_REFRESH,
+        AppState, DrawAction, GameId, Role, ServiceError, ServiceResult, SocketPresence,
+        PRESENCE_REFRESH,
     },
 };
 
@@ -384,7 +386,13 @@ impl GameSocket {
         }
     }
 
-    /// A move, rematch vote or resignation, for the identified player.
+    async fn draw(&self, player: &Player, action: DrawAction) -> ServiceResult<()> {
+        let games = &self.state.games;
+        games.draw(player, &self.game_id, action).await.map(drop)
+    }
+
+    /// A move, rematch vote, resignation, abort, draw offer or answer, or emote, for the
+    /// identified player.
     async fn act(&self, message: ClientMessage) -> ServiceResult<()> {
         let player = self.player.as_ref().ok_or(ServiceError::Unauthorized)?;
         let games = &self.state.games;
@@ -401,6 +409,11 @@ impl GameSocket {
             }
             ClientMessage::Rematch => games.vote_rematch(player, &self.game_id).await,
             ClientMessage::Resign => games.resign(player, &self.game_id).await.map(drop),
+            ClientMessage::Abort => games.abort(player, &self.game_id).await.map(drop),
+            ClientMessage::DrawOffer => self.draw(player, DrawAction::Offer).await,
+            ClientMessage::DrawAccept => self.draw(player, DrawAction::Accept).await,
+            ClientMessage::DrawDecline => self.draw(player, DrawAction::Decline).await,
+            ClientMessage::Emote { emote } => games.send_emote(player, &self.game_id, emote).await,
             ClientMessage::Identify { .. } | ClientMessage::Sync | ClientMessage::Ping => Ok(()),
         }
     }

@@ -20,6 +20,9 @@ pub struct NewGame<'a> {
     pub player1_id: i64,
     pub player2_id: Option<i64>,
     pub move_time_limit_secs: u32,
+    pub rated: bool,
+    /// The creator's colour choice (its stable name).
+    pub colour: &'a str,
     pub rematch_of: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
@@ -43,8 +46,6 @@ pub struct FinishRecord<'a> {
     /// The winning seat; `None` for a draw or an unrated ending.
     pub winner: Option<Seat>,
     pub move_count: u32,
-    /// False for a game that never changes ratings (against a bot, by default).
-    pub rated: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -93,12 +94,14 @@ impl Cold {
             id: Set(new.id.to_string()),
             player1_id: Set(new.player1_id),
             player2_id: Set(new.player2_id),
-            status: Set(status.as_str().to_string()),
+            status: Set(status),
             winner_id: Set(None),
             winner_seat: Set(None),
             is_draw: Set(false),
             end_reason: Set(None),
             move_time_limit_secs: Set(new.move_time_limit_secs as i32),
+            rated: Set(new.rated),
+            colour: Set(new.colour.to_string()),
             move_count: Set(0),
             rematch_of: Set(new.rematch_of.map(str::to_string)),
             player1_rating_change: Set(None),
@@ -113,15 +116,17 @@ impl Cold {
             .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
     }
 
-    /// Seats player two in a waiting game. False when the game was no longer waiting.
+    /// Starts a waiting game with its two seats (the creator, seat one while the game
+    /// waited, may take seat two). False when the game was no longer waiting.
     pub async fn start_game(
         &self,
         id: &str,
-        player2_id: i64,
+        seats: (i64, i64),
         now: DateTime<Utc>,
     ) -> Result<bool, ColdError> {
         let result = game::Entity::update_many()
-            .col_expr(game::Column::Player2Id, Expr::value(player2_id))
+            .col_expr(game::Column::Player1Id, Expr::value(seats.0))
+            .col_expr(game::Column::Player2Id, Expr::value(seats.1))
             .col_expr(
                 game::Column::Status,
                 Expr::value(GameStatus::Active.as_str()),
@@ -201,8 +206,9 @@ impl Cold {
     /// call; that same transaction first locks both player rows (one statement each, in
     /// id order, so two games of the same player settle one after the other), then
     /// applies Elo and records the history. Returns `Ok(None)` when the game had already
-    /// been settled (or was not active), and for unrated endings. Whether and how the
-    /// ending is rated is the rules' decision ([`score_of`], [`Settlement`]).
+    /// been settled (or was not active), for unrated endings and for casual games.
+    /// Whether and how the ending is rated is the rules' decision ([`score_of`],
+    /// [`Settlement`]); whether the game counts at all, its own (`rated`).
     pub async fn finish_game(
         &self,
         record: FinishRecord<'_>,
@@ -218,8 +224,8 @@ impl Cold {
             return Ok(None);
         };
         let rated = score_of(record.status, record.reason, record.winner)
-            .filter(|_| record.rated)
-            .zip(stored.player2_id);
+            .zip(stored.player2_id)
+            .filter(|_| stored.rated);
         let before = match rated {
             Some((_, player2_id)) => Some(lock_ratings(&txn, stored.player1_id, player2_id).await?),
             None => None,
@@ -303,7 +309,7 @@ impl Cold {
         limit: u64,
     ) -> Result<Vec<game::Model>, ColdError> {
         Ok(game::Entity::find()
-            .filter(game::Column::Status.eq(status.as_str()))
+            .filter(game::Column::Status.eq(status))
             .order_by_desc(game::Column::CreatedAt)
             .limit(limit)
             .all(&self.db)
@@ -376,7 +382,7 @@ impl Cold {
     pub async fn game_counts(&self) -> Result<GameCounts, ColdError> {
         let count = |status: GameStatus| {
             game::Entity::find()
-                .filter(game::Column::Status.eq(status.as_str()))
+                .filter(game::Column::Status.eq(status))
                 .count(&self.db)
         };
         Ok(GameCounts {
@@ -401,7 +407,7 @@ async fn lock_active_game(
     else {
         return Ok(None);
     };
-    if stored.game_status() != Some(GameStatus::Active) {
+    if stored.status != GameStatus::Active {
         return Ok(None);
     }
     let stored_moves = stored_move::Entity::find()
@@ -459,17 +465,14 @@ async fn flip_status(
         None => None,
     };
     let flipped = game::Entity::update_many()
-        .col_expr(game::Column::Status, Expr::value(record.status.as_str()))
-        .col_expr(game::Column::EndReason, Expr::value(record.reason.as_str()))
+        .col_expr(game::Column::Status, Expr::value(record.status))
+        .col_expr(game::Column::EndReason, Expr::value(record.reason))
         .col_expr(game::Column::WinnerId, Expr::value(winner_id))
         .col_expr(
             game::Column::WinnerSeat,
             Expr::value(record.winner.map(|s| i16::from(s.number()))),
         )
-        .col_expr(
-            game::Column::IsDraw,
-            Expr::value(record.reason == EndReason::Draw),
-        )
+        .col_expr(game::Column::IsDraw, Expr::value(record.reason.is_draw()))
         .col_expr(
             game::Column::MoveCount,
             Expr::value(record.move_count as i32),

@@ -163,55 +163,80 @@ async fn subscriber(
                 continue;
             }
         };
-        let (mut sink, mut stream) = pubsub.split();
-        let mut healthy = true;
-        for channel in rooms.channels() {
-            if let Err(err) = sink.subscribe(&channel).await {
-                tracing::warn!(error = %err, "resubscribing failed");
-                healthy = false;
-                break;
-            }
-        }
-        if healthy {
+        let (mut sink, stream) = pubsub.split();
+        if resubscribe(&mut sink, &rooms).await {
             backoff = Duration::from_millis(100);
             if reconnecting {
                 tracing::info!("pub/sub reconnected; resyncing local sockets");
                 rooms.resync_all();
             }
-        }
-        while healthy {
-            tokio::select! {
-                message = stream.next() => {
-                    let Some(message) = message else { break };
-                    let channel = message.get_channel_name();
-                    match message.get_payload::<String>() {
-                        Ok(payload) => rooms.deliver(channel, Arc::from(payload)),
-                        Err(err) => tracing::warn!(error = %err, channel, "undecodable broadcast"),
-                    }
-                }
-                request = control.recv() => match request {
-                    None => return,
-                    Some(Control::Subscribe(channel, done)) => {
-                        if let Err(err) = sink.subscribe(&channel).await {
-                            tracing::warn!(error = %err, channel, "subscribe failed");
-                            healthy = false;
-                        }
-                        let _ = done.send(());
-                    }
-                    Some(Control::Unsubscribe(channel)) => {
-                        if !rooms.has_members(&channel) {
-                            if let Err(err) = sink.unsubscribe(&channel).await {
-                                tracing::warn!(error = %err, channel, "unsubscribe failed");
-                                healthy = false;
-                            }
-                        }
-                    }
-                },
+            if let Session::Stopped = relay(&mut sink, stream, &rooms, &mut control).await {
+                return;
             }
         }
         crate::telemetry::count_store_error(crate::telemetry::Store::Redis);
         tracing::warn!("pub/sub connection lost; reconnecting");
         reconnecting = true;
         tokio::time::sleep(backoff).await;
+    }
+}
+
+/// How one Pub/Sub connection's session ended.
+enum Session {
+    /// The connection failed; reconnect.
+    Lost,
+    /// The instance is shutting down (the control channel closed).
+    Stopped,
+}
+
+/// Subscribes a new connection to every channel a local socket listens on.
+async fn resubscribe(sink: &mut redis::aio::PubSubSink, rooms: &Rooms) -> bool {
+    for channel in rooms.channels() {
+        if let Err(err) = sink.subscribe(&channel).await {
+            tracing::warn!(error = %err, "resubscribing failed");
+            return false;
+        }
+    }
+    true
+}
+
+/// Delivers broadcasts to the local rooms and carries out (un)subscriptions until the
+/// connection fails or the instance stops.
+async fn relay(
+    sink: &mut redis::aio::PubSubSink,
+    mut stream: redis::aio::PubSubStream,
+    rooms: &Rooms,
+    control: &mut mpsc::UnboundedReceiver<Control>,
+) -> Session {
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else { return Session::Lost };
+                let channel = message.get_channel_name();
+                match message.get_payload::<String>() {
+                    Ok(payload) => rooms.deliver(channel, Arc::from(payload)),
+                    Err(err) => tracing::warn!(error = %err, channel, "undecodable broadcast"),
+                }
+            }
+            request = control.recv() => match request {
+                None => return Session::Stopped,
+                Some(Control::Subscribe(channel, done)) => {
+                    let subscribed = sink.subscribe(&channel).await;
+                    let _ = done.send(());
+                    if let Err(err) = subscribed {
+                        tracing::warn!(error = %err, channel, "subscribe failed");
+                        return Session::Lost;
+                    }
+                }
+                Some(Control::Unsubscribe(channel)) => {
+                    if !rooms.has_members(&channel) {
+                        if let Err(err) = sink.unsubscribe(&channel).await {
+                            tracing::warn!(error = %err, channel, "unsubscribe failed");
+                            return Session::Lost;
+                        }
+                    }
+                }
+            },
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The life of a game around the board: its status, why it ended, and its sequence
 //! number. `seq` is a pure function of (status, move count, end reason), so a state
 //! rebuilt from the stored moves gets back exactly the number clients last saw.
+//!
+//! Both enums are stored as their stable names (`DeriveValueType`): a row holding any
+//! other text fails to load with a type error instead of becoming a default.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +20,11 @@ use serde::{Deserialize, Serialize};
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    sea_orm::DeriveValueType,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum GameStatus {
     /// Created, waiting for a second player.
     Waiting,
@@ -27,7 +32,8 @@ pub enum GameStatus {
     Active,
     /// Ended with a result (win, draw, resignation, time, abandonment); rated.
     Finished,
-    /// Ended without a result (nobody moved before the clock ran out); not rated.
+    /// Ended without a result (nobody moved before the clock ran out, or a seat aborted
+    /// it before the second move); not rated.
     Abandoned,
     /// Withdrawn by its creator, or expired, before anyone joined.
     Cancelled,
@@ -46,15 +52,22 @@ pub enum GameStatus {
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    sea_orm::DeriveValueType,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum EndReason {
     FourInARow,
+    /// The board filled up.
     Draw,
+    /// Both players agreed to a draw (an offer accepted).
+    DrawAgreed,
     Resign,
     Timeout,
     Abandoned,
+    /// A seat aborted the game before the second move.
+    Aborted,
     Cancelled,
 }
 
@@ -92,6 +105,11 @@ impl EndReason {
     pub fn decided_by_move(self) -> bool {
         matches!(self, Self::FourInARow | Self::Draw)
     }
+
+    /// True for the endings that are a draw: a full board or an agreement.
+    pub fn is_draw(self) -> bool {
+        matches!(self, Self::Draw | Self::DrawAgreed)
+    }
 }
 
 /// The sequence number of a game's state: 0 while waiting, 1 once joined, +1 per move,
@@ -120,9 +138,11 @@ mod tests {
         for reason in [
             EndReason::FourInARow,
             EndReason::Draw,
+            EndReason::DrawAgreed,
             EndReason::Resign,
             EndReason::Timeout,
             EndReason::Abandoned,
+            EndReason::Aborted,
             EndReason::Cancelled,
         ] {
             assert_eq!(EndReason::parse(reason.as_str()), Some(reason));
@@ -161,6 +181,15 @@ mod tests {
         assert_eq!(
             sequence_number(GameStatus::Finished, 7, Some(EndReason::FourInARow)),
             8
+        );
+        // An agreed draw and an abort are changes of their own, like a resignation.
+        assert_eq!(
+            sequence_number(GameStatus::Finished, 6, Some(EndReason::DrawAgreed)),
+            8
+        );
+        assert_eq!(
+            sequence_number(GameStatus::Abandoned, 1, Some(EndReason::Aborted)),
+            3
         );
         // A resignation after 5 moves is one more change.
         assert_eq!(

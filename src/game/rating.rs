@@ -23,13 +23,14 @@ pub enum GameScore {
 }
 
 /// How a game's end scores for the ratings: a win for a finished game with a winner, a
-/// draw for a finished game drawn on the board, and nothing (unrated) for every other
-/// ending (an abandoned or cancelled game, or one without a result).
+/// draw for a finished game drawn on the board or by agreement, and nothing (unrated)
+/// for every other ending (an abandoned, aborted or cancelled game, or one without a
+/// result). Whether the game counts at all (rated or casual) is the game's own option.
 pub fn score_of(status: GameStatus, reason: EndReason, winner: Option<Seat>) -> Option<GameScore> {
     match (status, winner, reason) {
         (GameStatus::Finished, Some(Seat::One), _) => Some(GameScore::SeatOneWins),
         (GameStatus::Finished, Some(Seat::Two), _) => Some(GameScore::SeatTwoWins),
-        (GameStatus::Finished, None, EndReason::Draw) => Some(GameScore::Draw),
+        (GameStatus::Finished, None, reason) if reason.is_draw() => Some(GameScore::Draw),
         _ => None,
     }
 }
@@ -137,6 +138,12 @@ mod tests {
         assert_eq!(won, Some(GameScore::SeatTwoWins));
         let drawn = score_of(GameStatus::Finished, EndReason::Draw, None);
         assert_eq!(drawn, Some(GameScore::Draw));
+        let agreed = score_of(GameStatus::Finished, EndReason::DrawAgreed, None);
+        assert_eq!(agreed, Some(GameScore::Draw));
+        assert_eq!(
+            score_of(GameStatus::Abandoned, EndReason::Aborted, None),
+            None
+        );
         assert_eq!(
             score_of(GameStatus::Abandoned, EndReason::Timeout, None),
             None

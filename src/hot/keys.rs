@@ -47,6 +47,11 @@ impl Keys {
         format!("{}:{{g:{game_id}}}:rematch", self.prefix)
     }
 
+    /// Emotes one seat sent in the current rate-limit window of the game.
+    pub fn emote_limit(&self, game_id: &str, seat: u8) -> String {
+        format!("{}:{{g:{game_id}}}:emote:{seat}", self.prefix)
+    }
+
     /// Sorted set of player ids scored by their last heartbeat (ms).
     pub fn online_players(&self) -> String {
         format!("{}:online", self.prefix)
@@ -125,6 +130,7 @@ mod tests {
             keys.game_channel("abc"),
             keys.game_presence("abc"),
             keys.game_rematch("abc"),
+            keys.emote_limit("abc", 1),
         ] {
             assert!(key.starts_with("c4:{g:abc}:"), "{key}");
         }

@@ -120,7 +120,12 @@ impl Bots {
         let bot = self.account(level).await?;
         let view = self
             .games
-            .open_against(player, &bot, move_time_limit_secs)
+            .open_against(
+                player,
+                &bot,
+                move_time_limit_secs,
+                self.settings.games_rated,
+            )
             .await?;
         Ok(view)
     }

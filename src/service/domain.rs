@@ -1,11 +1,17 @@
 //! Values parsed once, at the edge (REST bodies and paths, WebSocket messages), so the
 //! use-cases never see a malformed one: a [`GameId`] that can be part of a Redis key, a
 //! [`Username`] that follows the rules, a [`Password`] of an acceptable length that
-//! never prints. (A board column is [`crate::game::Column`], parsed by the rules.)
+//! never prints, the options a game is created with ([`GameOptions`], [`Colour`]) and
+//! the fixed set of [`Emote`]s. (A board column is [`crate::game::Column`], parsed by
+//! the rules.)
 
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::ServiceError;
+use crate::game::Seat;
 
 const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=20;
 const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=128;
@@ -101,6 +107,77 @@ impl fmt::Debug for Password {
     }
 }
 
+/// The colour the creator of a game asks for: to move first (seat one, the default),
+/// second, or either, drawn when an opponent joins.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    poem_openapi::Enum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Colour {
+    #[default]
+    First,
+    Second,
+    Random,
+}
+
+impl Colour {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// `None` for anything but a stable name (a corrupt stored value is an error).
+    pub fn parse(text: &str) -> Option<Colour> {
+        text.parse().ok()
+    }
+
+    /// The seat the creator takes once an opponent joins (`Random` draws it now).
+    pub fn creator_seat(self) -> Seat {
+        match self {
+            Colour::First => Seat::One,
+            Colour::Second => Seat::Two,
+            Colour::Random if rand::random::<bool>() => Seat::One,
+            Colour::Random => Seat::Two,
+        }
+    }
+}
+
+/// What a game is created with: the move clock, whether the result moves ratings, and
+/// the creator's colour. Kept on the game (database and hot state) and by its rematch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GameOptions {
+    pub move_time_limit_secs: u32,
+    pub rated: bool,
+    pub colour: Colour,
+}
+
+/// A quick message from one player to the other: a fixed set, so there is nothing to
+/// moderate.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, poem_openapi::Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Emote {
+    ThumbsUp,
+    Wow,
+    Oops,
+    Gg,
+    WellPlayed,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +203,19 @@ mod tests {
                 Err(ServiceError::GameNotFound)
             ));
         }
+    }
+
+    #[test]
+    fn colours_have_stable_names_and_seat_the_creator() {
+        for colour in [Colour::First, Colour::Second, Colour::Random] {
+            assert_eq!(Colour::parse(colour.as_str()), Some(colour));
+        }
+        assert_eq!(Colour::parse("blue"), None);
+        assert_eq!(Colour::First.creator_seat(), Seat::One);
+        assert_eq!(Colour::Second.creator_seat(), Seat::Two);
+        let drawn: std::collections::HashSet<_> =
+            (0..200).map(|_| Colour::Random.creator_seat()).collect();
+        assert_eq!(drawn.len(), 2, "random gives either seat");
     }
 
     #[test]

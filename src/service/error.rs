@@ -59,6 +59,12 @@ pub enum ServiceError {
     GameOver,
     #[error("The game has not ended yet")]
     GameNotOver,
+    #[error("There is no draw offer from your opponent to answer")]
+    NoDrawOffer,
+    #[error("You cannot answer your own draw offer")]
+    OwnDrawOffer,
+    #[error("A game can be aborted only before its second move")]
+    TooLateToAbort,
     #[error("You already have a game in progress")]
     AlreadyInGame,
     #[error("The game is busy; retry")]
@@ -75,6 +81,8 @@ pub enum ServiceError {
     TooManyAttempts { retry_after: Duration },
     #[error("Too many sign-ups or log-ins from your address; try again in {} s", retry_secs(.retry_after))]
     RateLimited { retry_after: Duration },
+    #[error("One emote every 2 s; try again in {} s", retry_secs(.retry_after))]
+    TooManyEmotes { retry_after: Duration },
     #[error("The server is busy; retry in {} s", retry_secs(.retry_after))]
     ServerBusy { retry_after: Duration },
 }
@@ -112,12 +120,15 @@ impl ServiceError {
             Self::ColumnOutOfRange => "column_out_of_range",
             Self::GameOver => "game_over",
             Self::GameNotOver => "game_not_over",
+            Self::NoDrawOffer => "no_draw_offer",
+            Self::OwnDrawOffer => "own_draw_offer",
+            Self::TooLateToAbort => "too_late_to_abort",
             Self::AlreadyInGame => "already_in_game",
             Self::Busy => "game_busy",
             Self::StateChanged => "state_changed",
             Self::Unavailable | Self::Database(_) | Self::HotStore(_) => "unavailable",
             Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::TooManyEmotes { .. } => "rate_limited",
             Self::ServerBusy { .. } => "server_busy",
         }
     }
@@ -127,6 +138,7 @@ impl ServiceError {
         match self {
             Self::TooManyAttempts { retry_after }
             | Self::RateLimited { retry_after }
+            | Self::TooManyEmotes { retry_after }
             | Self::ServerBusy { retry_after } => Some(*retry_after),
             _ => None,
         }

@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::{
     bots::BotTurns,
     broadcasts::Broadcasts,
-    domain::GameId,
+    domain::{Colour, GameId, GameOptions},
     protocol,
     state::GameState,
     transaction::{GameStore, GameTx},
@@ -21,9 +21,21 @@ use crate::{
     audit::{AuditEvent, AuditLog},
     cold::{Cold, ColdError, NewGame, Player},
     config::MOVE_TIME_LIMIT_RANGE,
-    game::{EndReason, GameStatus},
+    game::{EndReason, GameStatus, Seat},
+    hot::Keys,
     telemetry::Metrics,
 };
+
+/// What a creator may choose for a new game; the server's defaults fill the gaps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GameChoices {
+    /// The server default when absent.
+    pub move_time_limit_secs: Option<u32>,
+    /// Rated when absent.
+    pub rated: Option<bool>,
+    /// `first` when absent.
+    pub colour: Option<Colour>,
+}
 
 pub struct Games {
     pub(super) store: Arc<GameStore>,
@@ -31,6 +43,8 @@ pub struct Games {
     pub(super) audit: Arc<AuditLog>,
     pub(super) broadcasts: Arc<Broadcasts>,
     pub(super) metrics: Arc<Metrics>,
+    /// Names the emote rate-limit keys (`emotes.rs`).
+    pub(super) keys: Keys,
     /// The move time limit of a game that does not choose one.
     default_move_time_limit_secs: u32,
     /// Where a commit that leaves a bot to move queues its turn.
@@ -62,6 +76,7 @@ impl Games {
         audit: Arc<AuditLog>,
         broadcasts: Arc<Broadcasts>,
         metrics: Arc<Metrics>,
+        keys: Keys,
         default_move_time_limit_secs: u32,
         bot_turns: BotTurns,
     ) -> Games {
@@ -71,35 +86,52 @@ impl Games {
             audit,
             broadcasts,
             metrics,
+            keys,
             default_move_time_limit_secs,
             bot_turns,
         }
     }
 
-    /// Creates a game with `player` in seat one, waiting for an opponent.
+    /// Creates a game with `player` as its creator (player one while it waits; the
+    /// colour choice settles the seats when an opponent joins).
     pub async fn create_game(
         &self,
         player: &Player,
-        move_time_limit_secs: Option<u32>,
+        choices: GameChoices,
     ) -> ServiceResult<GameView> {
-        let limit = self.move_time_limit(move_time_limit_secs)?;
+        let options = GameOptions {
+            move_time_limit_secs: self.move_time_limit(choices.move_time_limit_secs)?,
+            rated: choices.rated.unwrap_or(true),
+            colour: choices.colour.unwrap_or_default(),
+        };
         let state = self
-            .open_game(&GameId::random(), player.into(), None, limit, None)
+            .open_game(&GameId::random(), player.into(), None, options, None)
             .await?;
         Ok(state.view())
     }
 
-    /// Starts a game of `player` (seat one) against the computer opponent `bot`.
+    /// Starts a game of `player` (seat one) against the computer opponent `bot`; it
+    /// changes ratings only if `rated`.
     pub(super) async fn open_against(
         &self,
         player: &Player,
         bot: &Player,
         move_time_limit_secs: Option<u32>,
+        rated: bool,
     ) -> ServiceResult<GameView> {
-        let limit = self.move_time_limit(move_time_limit_secs)?;
-        let id = GameId::random();
+        let options = GameOptions {
+            move_time_limit_secs: self.move_time_limit(move_time_limit_secs)?,
+            rated,
+            colour: Colour::First,
+        };
         let state = self
-            .open_game(&id, player.into(), Some(bot.into()), limit, None)
+            .open_game(
+                &GameId::random(),
+                player.into(),
+                Some(bot.into()),
+                options,
+                None,
+            )
             .await?;
         self.bot_turn_if_owed(&state);
         Ok(state.view())
@@ -127,16 +159,20 @@ impl Games {
         Ok(limit)
     }
 
-    /// Opens a matched game: `first` in seat one, `second` in seat two, playing at once
-    /// with the default clock.
+    /// Opens a matched game: `first` in seat one, `second` in seat two, playing at once,
+    /// rated, with the default clock.
     pub(super) async fn open_matched(
         &self,
         first: PlayerRef,
         second: PlayerRef,
     ) -> ServiceResult<GameId> {
         let id = GameId::random();
-        let limit = self.default_move_time_limit_secs;
-        self.open_game(&id, first, Some(second), limit, None)
+        let options = GameOptions {
+            move_time_limit_secs: self.default_move_time_limit_secs,
+            rated: true,
+            colour: Colour::First,
+        };
+        self.open_game(&id, first, Some(second), options, None)
             .await?;
         Ok(id)
     }
@@ -147,7 +183,7 @@ impl Games {
         id: &GameId,
         player1: PlayerRef,
         player2: Option<PlayerRef>,
-        move_time_limit_secs: u32,
+        options: GameOptions,
         rematch_of: Option<&GameId>,
     ) -> ServiceResult<GameState> {
         let now = Utc::now();
@@ -156,12 +192,14 @@ impl Games {
                 id: id.as_str(),
                 player1_id: player1.id,
                 player2_id: player2.as_ref().map(|p| p.id),
-                move_time_limit_secs,
+                move_time_limit_secs: options.move_time_limit_secs,
+                rated: options.rated,
+                colour: options.colour.as_str(),
                 rematch_of: rematch_of.map(GameId::as_str),
                 now,
             })
             .await?;
-        let state = GameState::new(id, player1, player2, move_time_limit_secs, now);
+        let state = GameState::new(id, player1, player2, options, now);
         self.store.create(&state).await?;
         self.audit
             .record(
@@ -171,7 +209,9 @@ impl Games {
                     .seq(state.version())
                     .data(serde_json::json!({
                         "player2_id": state.player2.as_ref().map(|p| p.id),
-                        "move_time_limit_secs": move_time_limit_secs,
+                        "move_time_limit_secs": options.move_time_limit_secs,
+                        "rated": options.rated,
+                        "colour": options.colour.as_str(),
                         "rematch_of": rematch_of.map(GameId::as_str),
                     })),
             )
@@ -179,7 +219,8 @@ impl Games {
         Ok(state)
     }
 
-    /// Seats `player` as player two.
+    /// Seats `player` opposite the creator: in seat two, or in seat one when the creator
+    /// asked to move second (or drew it with `random`).
     pub async fn join_game(&self, player: &Player, game_id: &GameId) -> ServiceResult<GameView> {
         let mut tx = self.store.begin(game_id).await?;
         if tx.state.player1.id == player.id {
@@ -191,15 +232,22 @@ impl Games {
             _ => return Err(ServiceError::GameNotWaiting),
         }
         let now = Utc::now();
+        let creator = tx.state.player1.clone();
+        let (player1, player2) = match tx.state.colour.creator_seat() {
+            Seat::One => (creator, PlayerRef::from(player)),
+            Seat::Two => (PlayerRef::from(player), creator),
+        };
         tx.writing();
-        match self.cold.start_game(game_id.as_str(), player.id, now).await {
+        let seats = (player1.id, player2.id);
+        match self.cold.start_game(game_id.as_str(), seats, now).await {
             Ok(true) => {}
             Ok(false) => return Err(tx.fail(no_longer_waiting(game_id)).await),
             Err(err) => return Err(tx.fail(err).await),
         }
         crate::failpoint::hit("join.after_start").await;
         let mut state = tx.state.clone();
-        state.player2 = Some(player.into());
+        state.player1 = player1;
+        state.player2 = Some(player2);
         state.status = GameStatus::Active;
         state.turn_deadline_ms = Some(state.deadline_after(now.timestamp_millis()));
         let view = state.view();
@@ -207,7 +255,8 @@ impl Games {
         let joined = AuditEvent::new("game_joined")
             .game(game_id.as_str())
             .player(player.id)
-            .seq(view.seq);
+            .seq(view.seq)
+            .data(serde_json::json!({"player1_id": seats.0, "player2_id": seats.1}));
         tx.commit(&state, vec![event], vec![joined]).await?;
         Ok(view)
     }

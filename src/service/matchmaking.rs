@@ -109,7 +109,7 @@ impl Matchmaking {
             return Ok(status);
         }
         let playing = self.cold.open_game_of(player.id).await?;
-        if playing.is_some_and(|game| game.game_status() == Some(GameStatus::Active)) {
+        if playing.is_some_and(|game| game.status == GameStatus::Active) {
             return Err(super::ServiceError::AlreadyInGame);
         }
         // The rating as of now (the session record may be a few seconds old).
@@ -211,8 +211,7 @@ impl Matchmaking {
             }));
         }
         let started = self.cold.open_game_of(player_id).await?.filter(|game| {
-            game.game_status() == Some(GameStatus::Active)
-                && game.created_at.timestamp_millis() >= since
+            game.status == GameStatus::Active && game.created_at.timestamp_millis() >= since
         });
         let restored = started.and_then(|game| {
             let seat = game.seat_of(player_id)?;

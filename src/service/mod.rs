@@ -4,8 +4,9 @@
 //!
 //! - [`GameStore`] (`transaction.rs`, `rebuild.rs`): where games live, and the one way a
 //!   game changes — the game transaction. Owns the game keys of the hot store.
-//! - [`Games`] (`games.rs`, `moves.rs`, `rematch.rs`): create, join, cancel, move,
-//!   resign, time out, abandon, rematch — each through a game transaction.
+//! - [`Games`] (`games.rs`, `moves.rs`, `rematch.rs`, `draw.rs`, `emotes.rs`): create
+//!   (with its options), join, cancel, move, resign, abort, offer and answer draws, time
+//!   out, abandon, rematch — each through a game transaction — and relay emotes.
 //! - [`Matchmaking`]: the rating-window queue; opens the games of its pairs with [`Games`].
 //! - [`Connections`]: who is connected to a game (presence, viewers, online players),
 //!   and abandonment timers when a seat's last socket closes.
@@ -36,6 +37,8 @@ mod bots;
 mod broadcasts;
 mod connections;
 mod domain;
+mod draw;
+mod emotes;
 mod error;
 mod games;
 mod matchmaking;
@@ -59,9 +62,10 @@ pub use analysis::Analysis;
 pub use bots::{bot_name, BotTurns, Bots, THINK_TIME};
 pub use broadcasts::Broadcasts;
 pub use connections::{Connections, Presence, Role, SocketPresence, PRESENCE_REFRESH};
-pub use domain::{GameId, Password, Username};
+pub use domain::{Colour, Emote, GameId, Password, Username};
+pub use draw::DrawAction;
 pub use error::{retry_secs, ServiceError};
-pub use games::Games;
+pub use games::{GameChoices, Games};
 pub use matchmaking::{Matchmaking, PAIRING};
 pub use profiles::Profiles;
 pub use reads::Views;
@@ -124,6 +128,7 @@ impl AppState {
         let (bot_turns, bot_queue) = BotTurns::channel();
         let (store, games, matchmaking) = game_services(
             &config,
+            &keys,
             &hot,
             &cold,
             &audit,
@@ -199,6 +204,7 @@ impl AppState {
 /// The game transaction's store and the services that change games through it.
 fn game_services(
     config: &Config,
+    keys: &Keys,
     hot: &Arc<dyn HotStore>,
     cold: &Cold,
     audit: &Arc<AuditLog>,
@@ -213,7 +219,6 @@ fn game_services(
         Arc::clone(metrics),
         &config.instance_id,
         config.game_ttl,
-        config.bots.games_rated,
     ));
     let games = Arc::new(Games::new(
         Arc::clone(&store),
@@ -221,6 +226,7 @@ fn game_services(
         Arc::clone(audit),
         Arc::clone(broadcasts),
         Arc::clone(metrics),
+        keys.clone(),
         config.move_time_limit_secs,
         bot_turns,
     ));

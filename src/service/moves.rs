@@ -29,6 +29,9 @@ use crate::{
     game::{Column, EndReason, GameStatus, Placement, Seat},
 };
 
+/// A game may be aborted while fewer moves than this were played.
+pub const ABORT_BEFORE_MOVES: usize = 2;
+
 impl Games {
     /// Parses the column a client sent (at the edge, before [`Games::play_move`]); one
     /// out of range counts as a rejected move, like any other refused move.
@@ -115,6 +118,8 @@ impl Games {
         crate::failpoint::hit("move.after_insert").await;
         let mut state = tx.state.clone();
         state.moves.push(column.index());
+        // A pending draw offer lapses with the move.
+        state.draw_offer = None;
         let ratings = match ending(&placement.outcome) {
             Some((reason, winner)) => {
                 state.end(GameStatus::Finished, reason, winner);
@@ -188,8 +193,30 @@ impl Games {
         .await
     }
 
+    /// Aborts an active game before its second move: it ends without a result
+    /// (`abandoned`, reason `aborted`); no rating moves, nobody loses.
+    pub async fn abort(&self, player: &Player, game_id: &GameId) -> ServiceResult<GameView> {
+        let tx = self.store.begin(game_id).await?;
+        check_move(&tx.state, player.id, None)?;
+        if tx.state.moves.len() >= ABORT_BEFORE_MOVES {
+            return Err(ServiceError::TooLateToAbort);
+        }
+        let aborted = AuditEvent::new("abort")
+            .game(game_id.as_str())
+            .player(player.id)
+            .seq(tx.state.version());
+        self.end_game(
+            tx,
+            GameStatus::Abandoned,
+            EndReason::Aborted,
+            None,
+            Some(aborted),
+        )
+        .await
+    }
+
     /// Ends an active game for a reason other than a move (resignation, time,
-    /// abandonment), settles it and broadcasts `game_over`. The settlement checks the
+    /// abandonment, abort, agreed draw), settles it and broadcasts `game_over`. The settlement checks the
     /// database holds exactly the moves this state has: a result is never declared from
     /// a state the database contradicts (the transaction reconciles instead).
     pub(super) async fn end_game(

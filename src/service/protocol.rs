@@ -14,7 +14,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::views::{GameView, MoveEvent};
+use super::{
+    domain::Emote,
+    views::{GameView, MoveEvent},
+};
 use crate::cold::RatingOutcome;
 
 /// A message from a client.
@@ -37,6 +40,16 @@ pub enum ClientMessage {
     Rematch,
     /// Gives the game up: the opponent wins.
     Resign,
+    /// Ends the game without a result, before its second move.
+    Abort,
+    /// Offers a draw (accepts the opponent's pending offer, if there is one).
+    DrawOffer,
+    /// Accepts the opponent's draw offer: the game ends drawn.
+    DrawAccept,
+    /// Declines the opponent's draw offer.
+    DrawDecline,
+    /// Sends a quick emote to the other seat (at most one every 2 s).
+    Emote { emote: Emote },
     /// Asks for the full `state` (after a gap in `seq`).
     Sync,
     /// Answered with `pong`.
@@ -113,6 +126,12 @@ pub enum ServerMessage {
     RematchWaiting(RematchWaiting),
     /// Both seats voted: the new game.
     Rematch(Rematch),
+    /// A seat offered a draw; it lapses with the next move.
+    DrawOffered(DrawOfferMessage),
+    /// The draw offer was declined (by `player`, the seat it was offered to).
+    DrawDeclined(DrawOfferMessage),
+    /// A player sent an emote.
+    Emote(EmoteMessage),
     /// A seat connected or disconnected, or the viewer count changed (`player` null).
     PlayerStatus(PlayerStatus),
     /// Lobby socket: matchmaking paired this player.
@@ -225,6 +244,23 @@ pub struct Rematch {
     pub player2_id: Option<i64>,
 }
 
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct DrawOfferMessage {
+    pub game_id: String,
+    /// The seat that offered (`draw_offered`) or declined (`draw_declined`).
+    pub player: u8,
+    pub player_id: i64,
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct EmoteMessage {
+    pub game_id: String,
+    /// The seat that sent it.
+    pub player: u8,
+    pub player_id: i64,
+    pub emote: Emote,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
@@ -322,6 +358,34 @@ pub fn rematch_event(game_id: &str, new_game: &GameView) -> String {
     .encode()
 }
 
+pub fn draw_offered_event(game_id: &str, seat: u8, player_id: i64) -> String {
+    ServerMessage::DrawOffered(DrawOfferMessage {
+        game_id: game_id.to_string(),
+        player: seat,
+        player_id,
+    })
+    .encode()
+}
+
+pub fn draw_declined_event(game_id: &str, seat: u8, player_id: i64) -> String {
+    ServerMessage::DrawDeclined(DrawOfferMessage {
+        game_id: game_id.to_string(),
+        player: seat,
+        player_id,
+    })
+    .encode()
+}
+
+pub fn emote_event(game_id: &str, seat: u8, player_id: i64, emote: Emote) -> String {
+    ServerMessage::Emote(EmoteMessage {
+        game_id: game_id.to_string(),
+        player: seat,
+        player_id,
+        emote,
+    })
+    .encode()
+}
+
 pub fn player_status_event(
     game_id: &str,
     seat: Option<u8>,
@@ -412,6 +476,9 @@ mod tests {
             last_move: None,
             end_reason: None,
             move_time_limit_secs: 60,
+            rated: true,
+            colour: "first".into(),
+            draw_offer: None,
             turn_deadline_ms: None,
             rematch_game_id: None,
             created_at: "2026-11-25T10:00:00Z".into(),
@@ -458,6 +525,16 @@ mod tests {
             (r#"{"action":"resign"}"#, ClientMessage::Resign),
             (r#"{"action":"sync"}"#, ClientMessage::Sync),
             (r#"{"action":"ping","extra":1}"#, ClientMessage::Ping),
+            (r#"{"action":"abort"}"#, ClientMessage::Abort),
+            (r#"{"action":"draw_offer"}"#, ClientMessage::DrawOffer),
+            (r#"{"action":"draw_accept"}"#, ClientMessage::DrawAccept),
+            (r#"{"action":"draw_decline"}"#, ClientMessage::DrawDecline),
+            (
+                r#"{"action":"emote","emote":"well_played"}"#,
+                ClientMessage::Emote {
+                    emote: Emote::WellPlayed,
+                },
+            ),
         ] {
             assert_eq!(ClientMessage::decode(text), Ok(message), "{text}");
         }
@@ -474,6 +551,12 @@ mod tests {
         assert_eq!(code(r#"{"action":"identify"}"#), Err("invalid_message"));
         assert_eq!(code(r#"{"action":5}"#), Err("invalid_message"));
         assert_eq!(code(r#"{"action":"dance"}"#), Err("unknown_action"));
+        // Emotes are a fixed set: no free text.
+        assert_eq!(
+            code(r#"{"action":"emote","emote":"hello there"}"#),
+            Err("invalid_message")
+        );
+        assert_eq!(code(r#"{"action":"emote"}"#), Err("invalid_message"));
     }
 
     #[test]
@@ -495,6 +578,18 @@ mod tests {
         assert_eq!(
             json(&rematch_waiting_event("g1", 2)),
             json(r#"{"type":"rematch_waiting","rematch_waiting":true,"game_id":"g1","player":2}"#)
+        );
+        assert_eq!(
+            json(&draw_offered_event("g1", 1, 7)),
+            json(r#"{"type":"draw_offered","game_id":"g1","player":1,"player_id":7}"#)
+        );
+        assert_eq!(
+            json(&draw_declined_event("g1", 2, 9)),
+            json(r#"{"type":"draw_declined","game_id":"g1","player":2,"player_id":9}"#)
+        );
+        assert_eq!(
+            json(&emote_event("g1", 2, 9, Emote::ThumbsUp)),
+            json(r#"{"type":"emote","game_id":"g1","player":2,"player_id":9,"emote":"thumbs_up"}"#)
         );
         assert_eq!(
             json(&matched_event("g1", 2)),

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     cold::{entities::game, Cold},
-    game::{GameStatus, Seat},
+    game::{EndReason, GameStatus, Seat},
 };
 
 /// How long a computed `/stats` answer is reused.
@@ -107,6 +107,8 @@ impl Views {
                     game_id: g.id,
                     created_at: timestamp(g.created_at),
                     move_time_limit_secs: g.move_time_limit_secs as u32,
+                    rated: g.rated,
+                    colour: g.colour,
                 })
             })
             .collect())
@@ -123,10 +125,10 @@ impl Views {
                     player2: g.player2_id.and_then(|id| players.get(&id).cloned()),
                     winner_id: g.winner_id,
                     draw: g.is_draw,
-                    end_reason: g.end_reason,
+                    end_reason: g.end_reason.map(|reason| reason.to_string()),
                     move_count: g.move_count as u32,
                     finished_at: g.finished_at.map(timestamp),
-                    status: g.status,
+                    status: g.status.to_string(),
                     game_id: g.id,
                 })
             })
@@ -153,6 +155,7 @@ impl Views {
                 move_count: move_count as u32,
                 viewers,
                 started_at: g.started_at.map(timestamp),
+                rated: g.rated,
                 game_id: g.id,
             });
         }
@@ -182,7 +185,7 @@ impl Views {
         // Newest first; only decided games count for streaks.
         let results: Vec<bool> = games
             .iter()
-            .filter(|g| g.game_status() == Some(GameStatus::Finished))
+            .filter(|g| g.status == GameStatus::Finished)
             .map(|g| g.winner_id == Some(player_id))
             .collect();
         let current_streak = results.iter().take_while(|won| **won).count() as u32;
@@ -241,7 +244,7 @@ impl Views {
         Ok(ActiveGame {
             my_player: game.seat_of(player_id).unwrap_or(Seat::Two).number(),
             game_id: game.id,
-            status: game.status,
+            status: game.status.to_string(),
         })
     }
 
@@ -296,18 +299,19 @@ fn history_entry(
         Seat::One => g.player2_id,
         Seat::Two => Some(g.player1_id),
     };
-    let result = match g.game_status() {
-        Some(GameStatus::Finished) if g.is_draw => "draw",
-        Some(GameStatus::Finished) if g.winner_id == Some(player_id) => "win",
-        Some(GameStatus::Finished) => "loss",
-        Some(GameStatus::Abandoned) => "abandoned",
-        Some(GameStatus::Cancelled) => "cancelled",
-        Some(GameStatus::Waiting) => "waiting",
-        _ => "in_progress",
+    let result = match g.status {
+        GameStatus::Finished if g.is_draw => "draw",
+        GameStatus::Finished if g.winner_id == Some(player_id) => "win",
+        GameStatus::Finished => "loss",
+        GameStatus::Abandoned if g.end_reason == Some(EndReason::Aborted) => "aborted",
+        GameStatus::Abandoned => "abandoned",
+        GameStatus::Cancelled => "cancelled",
+        GameStatus::Waiting => "waiting",
+        GameStatus::Active => "in_progress",
     };
     HistoryEntry {
         result: result.to_string(),
-        end_reason: g.end_reason,
+        end_reason: g.end_reason.map(|reason| reason.to_string()),
         my_player: my_seat.number(),
         opponent_username: opponent_id
             .and_then(|id| players.get(&id))
@@ -320,7 +324,7 @@ fn history_entry(
         },
         created_at: timestamp(g.created_at),
         finished_at: g.finished_at.map(timestamp),
-        status: g.status,
+        status: g.status.to_string(),
         game_id: g.id,
     }
 }

@@ -10,8 +10,11 @@
 use chrono::Utc;
 
 use super::{
-    domain::GameId, state::GameState, transaction::GameStore, views::PlayerRef, ServiceError,
-    ServiceResult,
+    domain::{Colour, GameId},
+    state::GameState,
+    transaction::GameStore,
+    views::PlayerRef,
+    ServiceError, ServiceResult,
 };
 use crate::{
     cold::{
@@ -88,24 +91,23 @@ impl GameStore {
             .collect();
         let players = self.cold.players(&ids).await?;
         let player_ref = |id: i64| players.iter().find(|p| p.id == id).map(PlayerRef::from);
-        let status = row
-            .game_status()
-            .ok_or_else(|| corrupt(&row.id, "status", &row.status))?;
-        let end_reason = match row.end_reason.as_deref() {
-            Some(reason) => Some(
-                EndReason::parse(reason).ok_or_else(|| corrupt(&row.id, "end_reason", reason))?,
-            ),
-            None => None,
-        };
+        // A stored colour that is not one of the names is an error, never a default.
+        let colour = Colour::parse(&row.colour).ok_or_else(|| {
+            tracing::error!(game_id = %row.id, colour = %row.colour, "stored game has an unknown colour");
+            ServiceError::Unavailable
+        })?;
         Ok(GameState {
             id: row.id.clone(),
-            status,
+            status: row.status,
             player1: player_ref(row.player1_id).ok_or(ServiceError::PlayerNotFound)?,
             player2: row.player2_id.and_then(player_ref),
             moves: stored_moves.iter().map(|m| m.column as u8).collect(),
-            end_reason,
+            end_reason: row.end_reason,
             winner: row.winner_seat.map(|seat| seat as u8),
             move_time_limit_secs: row.move_time_limit_secs as u32,
+            rated: row.rated,
+            colour,
+            draw_offer: None,
             turn_deadline_ms: None,
             created_at: row.created_at,
             rematch_game_id: self.cold.rematch_of(&row.id).await?,
@@ -128,7 +130,6 @@ impl GameStore {
                 reason,
                 winner,
                 move_count: state.moves.len() as u32,
-                rated: self.bot_games_rated || !state.has_bot(),
                 now: Utc::now(),
             })
             .await?;
@@ -146,10 +147,4 @@ pub(super) fn ending(outcome: &Outcome) -> Option<(EndReason, Option<Seat>)> {
         Outcome::Draw => Some((EndReason::Draw, None)),
         Outcome::InProgress => None,
     }
-}
-
-/// A stored value that is not one of the known names: an error, never a default.
-fn corrupt(game_id: &str, field: &str, value: &str) -> ServiceError {
-    tracing::error!(game_id, field, value, "stored game has an unknown value");
-    ServiceError::Unavailable
 }

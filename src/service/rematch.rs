@@ -1,7 +1,8 @@
 //! Rematch votes. A seat of a finished game votes; when both seats have voted, a new
-//! game starts for the same pair with colours swapped, announced to both. Decided under
-//! the finished game's lock: the rematch is created once (a computer opponent accepts at
-//! once, and opens the rematch since colours swap), and a creation interrupted by
+//! game starts for the same pair with colours swapped and the same options (clock,
+//! rated or casual), announced to both. Decided under the finished game's lock: the
+//! rematch is created once (a computer opponent accepts at once, and opens the rematch
+//! since colours swap), and a creation interrupted by
 //! a crash is found again (the new game's `rematch_of`) by the transaction that
 //! reconciles the finished game.
 
@@ -60,9 +61,9 @@ impl Games {
             .await?;
         let new_id = GameId::random();
         tx.writing();
-        let limit = tx.state.move_time_limit_secs;
+        let options = tx.state.options();
         let opened = self
-            .open_game(&new_id, first, Some(second), limit, Some(game_id))
+            .open_game(&new_id, first, Some(second), options, Some(game_id))
             .await?;
         let new_game = opened.view();
         crate::failpoint::hit("rematch.after_create").await;

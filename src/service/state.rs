@@ -3,11 +3,17 @@
 //! on load (42 moves at most, a few microseconds with bitboards), so the board can
 //! never disagree with the move list. The version is derived from the content
 //! ([`sequence_number`]), so a state rebuilt from the database has the version clients saw.
+//!
+//! A pending draw offer lives here only (not in the database): it changes no version,
+//! lapses with the next move, and lapses too if the state is ever rebuilt.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{timestamp, GameView, LastMove, MoveEvent, PlayerRef};
+use super::{
+    domain::{Colour, GameOptions},
+    views::{timestamp, GameView, LastMove, MoveEvent, PlayerRef},
+};
 use crate::game::{
     sequence_number, Board, BotLevel, EndReason, GameStatus, Outcome, Placement, Seat,
 };
@@ -30,9 +36,22 @@ pub struct GameState {
     /// The winning seat (1 or 2) once decided.
     pub winner: Option<u8>,
     pub move_time_limit_secs: u32,
+    /// False for a casual game (states stored before the option existed are rated).
+    #[serde(default = "rated_by_default")]
+    pub rated: bool,
+    /// The creator's colour choice; while the game waits the creator is player one.
+    #[serde(default)]
+    pub colour: Colour,
+    /// The seat (1 or 2) whose draw offer is pending.
+    #[serde(default)]
+    pub draw_offer: Option<u8>,
     pub turn_deadline_ms: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub rematch_game_id: Option<String>,
+}
+
+fn rated_by_default() -> bool {
+    true
 }
 
 impl GameState {
@@ -42,7 +61,7 @@ impl GameState {
         id: &super::domain::GameId,
         player1: PlayerRef,
         player2: Option<PlayerRef>,
-        move_time_limit_secs: u32,
+        options: GameOptions,
         now: DateTime<Utc>,
     ) -> GameState {
         let active = player2.is_some();
@@ -58,7 +77,10 @@ impl GameState {
             moves: Vec::new(),
             end_reason: None,
             winner: None,
-            move_time_limit_secs,
+            move_time_limit_secs: options.move_time_limit_secs,
+            rated: options.rated,
+            colour: options.colour,
+            draw_offer: None,
             turn_deadline_ms: None,
             created_at: now,
             rematch_game_id: None,
@@ -112,6 +134,19 @@ impl GameState {
         self.end_reason
     }
 
+    /// The options the game was created with (a rematch keeps them).
+    pub fn options(&self) -> GameOptions {
+        GameOptions {
+            move_time_limit_secs: self.move_time_limit_secs,
+            rated: self.rated,
+            colour: self.colour,
+        }
+    }
+
+    fn is_draw(&self) -> bool {
+        self.end_reason().is_some_and(EndReason::is_draw)
+    }
+
     /// The state version (see [`sequence_number`]).
     pub fn version(&self) -> u64 {
         sequence_number(self.status(), self.moves.len(), self.end_reason())
@@ -150,6 +185,7 @@ impl GameState {
         self.end_reason = Some(reason);
         self.winner = winner.map(Seat::number);
         self.turn_deadline_ms = None;
+        self.draw_offer = None;
     }
 
     pub fn winner_id(&self) -> Option<i64> {
@@ -184,11 +220,14 @@ impl GameState {
             player2: self.player2.clone(),
             winner: self.winner,
             winner_id: self.winner_id(),
-            draw: self.end_reason() == Some(EndReason::Draw),
+            draw: self.is_draw(),
             winning_cells,
             last_move,
             end_reason: self.end_reason.map(|reason| reason.as_str().to_string()),
             move_time_limit_secs: self.move_time_limit_secs,
+            rated: self.rated,
+            colour: self.colour.as_str().to_string(),
+            draw_offer: self.draw_offer,
             turn_deadline_ms: self.turn_deadline_ms,
             rematch_game_id: self.rematch_game_id.clone(),
             created_at: timestamp(self.created_at),
@@ -209,7 +248,7 @@ impl GameState {
             next_player: board.next_seat().number(),
             winner: self.winner,
             winner_id: self.winner_id(),
-            draw: self.end_reason() == Some(EndReason::Draw),
+            draw: self.is_draw(),
             winning_cells: winning_cells(board),
             status: self.status.as_str().to_string(),
             move_count: board.move_count() as u32,

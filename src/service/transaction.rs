@@ -58,8 +58,6 @@ pub struct GameStore {
     instance: String,
     /// Sliding time-to-live of a game's hot state.
     ttl: Duration,
-    /// Whether a result against a computer opponent changes ratings.
-    pub(super) bot_games_rated: bool,
 }
 
 /// A game's lock while held: released on drop unless committed.
@@ -97,7 +95,6 @@ impl GameStore {
         metrics: Arc<Metrics>,
         instance: &str,
         ttl: Duration,
-        bot_games_rated: bool,
     ) -> GameStore {
         GameStore {
             hot,
@@ -106,7 +103,6 @@ impl GameStore {
             metrics,
             instance: instance.to_string(),
             ttl,
-            bot_games_rated,
         }
     }
 

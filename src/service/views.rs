@@ -98,9 +98,17 @@ pub struct GameView {
     /// `[row, column]` pairs of the winning line(s).
     pub winning_cells: Vec<[u8; 2]>,
     pub last_move: Option<LastMove>,
-    /// `four_in_a_row` | `draw` | `resign` | `timeout` | `abandoned` | `cancelled`.
+    /// `four_in_a_row` | `draw` | `draw_agreed` | `resign` | `timeout` | `abandoned` |
+    /// `aborted` | `cancelled`.
     pub end_reason: Option<String>,
     pub move_time_limit_secs: u32,
+    /// False for a casual game: its result moves no rating.
+    pub rated: bool,
+    /// The creator's colour choice: `first` | `second` | `random`. While the game waits
+    /// the creator is `player1`; the seats are settled when an opponent joins.
+    pub colour: String,
+    /// The seat (1 or 2) with a pending draw offer, if any.
+    pub draw_offer: Option<u8>,
     /// When the player to move runs out of time (epoch ms, server clock).
     pub turn_deadline_ms: Option<i64>,
     pub rematch_game_id: Option<String>,
@@ -149,6 +157,10 @@ pub struct WaitingGame {
     pub player1: PlayerRef,
     pub created_at: String,
     pub move_time_limit_secs: u32,
+    /// False for a casual game.
+    pub rated: bool,
+    /// The creator's colour choice: `first` | `second` | `random`.
+    pub colour: String,
 }
 
 /// A finished game in the recent list.
@@ -174,6 +186,8 @@ pub struct LiveGame {
     pub move_count: u32,
     pub viewers: u32,
     pub started_at: Option<String>,
+    /// False for a casual game.
+    pub rated: bool,
 }
 
 /// One game of a player's history, from that player's side.
@@ -181,7 +195,8 @@ pub struct LiveGame {
 pub struct HistoryEntry {
     pub game_id: String,
     pub status: String,
-    /// `win` | `loss` | `draw` | `abandoned` | `cancelled` | `in_progress` | `waiting`.
+    /// `win` | `loss` | `draw` | `abandoned` | `aborted` | `cancelled` | `in_progress` |
+    /// `waiting`.
     pub result: String,
     pub end_reason: Option<String>,
     pub my_player: u8,

@@ -98,7 +98,12 @@ export const api = {
   stats: () => request("GET", "/stats", { auth: false }),
   heartbeat: () => request("POST", "/heartbeat"),
 
-  createGame: () => request("POST", "/games", { body: {} }),
+  /** `options`: `{move_time_limit_secs, rated, colour}` (the server's defaults for any left out). */
+  createGame: (options = {}) => request("POST", "/games", { body: options }),
+  abort: (gameId) => request("POST", `/games/${enc(gameId)}/abort`),
+  /** `action`: `offer` | `accept` | `decline`. */
+  draw: (gameId, action) => request("POST", `/games/${enc(gameId)}/draw`, { body: { action } }),
+  emote: (gameId, emote) => request("POST", `/games/${enc(gameId)}/emote`, { body: { emote } }),
   playComputer: (level) => request("POST", "/games", { body: { opponent: { bot: level } } }),
   analysis: (gameId) => request("GET", `/games/${enc(gameId)}/analysis`, { auth: false }),
   joinGame: (gameId) => request("POST", `/games/${enc(gameId)}/join`),

@@ -86,6 +86,7 @@ const RESULT_LABELS = {
   loss: ["Lost", "result-loss"],
   draw: ["Draw", "result-draw"],
   abandoned: ["Abandoned", "result-other"],
+  aborted: ["Aborted", "result-other"],
   cancelled: ["Cancelled", "result-other"],
   in_progress: ["In progress", "result-live"],
   waiting: ["Waiting", "result-other"],

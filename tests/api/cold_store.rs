@@ -41,6 +41,8 @@ async fn game_between(cold: &Cold, id: &str) -> (i64, i64) {
         player1_id: a.id,
         player2_id: Some(b.id),
         move_time_limit_secs: 60,
+        rated: true,
+        colour: "first",
         rematch_of: None,
         now: Utc::now(),
     })
@@ -108,7 +110,6 @@ async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
             reason: EndReason::FourInARow,
             winner: Some(Seat::One),
             move_count: 7,
-            rated: true,
             now: Utc::now(),
         };
         let (first, second) = tokio::join!(cold.finish_game(finish()), cold.finish_game(finish()));
@@ -178,7 +179,6 @@ async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
                 reason: EndReason::Timeout,
                 winner: Some(Seat::One),
                 move_count: 1,
-                rated: true,
                 now: Utc::now(),
             })
             .await;
@@ -187,7 +187,7 @@ async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
             "{name}: {stale:?}"
         );
         let row = cold.game("stale").await.unwrap().unwrap();
-        assert_eq!(row.status, "active", "{name}: not settled");
+        assert_eq!(row.status, GameStatus::Active, "{name}: not settled");
         assert_eq!(
             cold.player(a).await.unwrap().unwrap().elo_rating,
             1200,
@@ -201,7 +201,6 @@ async fn a_result_is_never_settled_from_a_move_list_the_database_contradicts() {
                 reason: EndReason::Resign,
                 winner: Some(Seat::Two),
                 move_count: 2,
-                rated: true,
                 now: Utc::now(),
             })
             .await
@@ -234,7 +233,6 @@ async fn an_unrated_ending_changes_no_rating() {
                 reason: EndReason::Timeout,
                 winner: None,
                 move_count: 0,
-                rated: true,
                 now: Utc::now(),
             })
             .await
@@ -247,8 +245,41 @@ async fn an_unrated_ending_changes_no_rating() {
         );
         assert_eq!(
             cold.game("abort").await.unwrap().unwrap().status,
-            "abandoned",
+            GameStatus::Abandoned,
             "{name}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_stored_status_or_end_reason_that_is_no_known_name_fails_to_load() {
+    let sqlite = format!(
+        "sqlite://{}/corrupt.db?mode=rwc",
+        temp_dir("cold").display()
+    );
+    let (postgres, _guard) = fresh_postgres_database_guarded().await;
+    for url in [sqlite, postgres] {
+        let cold = Cold::connect(&url).await.expect("connect");
+        game_between(&cold, "g-typed").await;
+        let loaded = cold.game("g-typed").await.unwrap().expect("stored");
+        assert_eq!(loaded.status, GameStatus::Active, "{url}");
+        assert_eq!(loaded.end_reason, None);
+
+        let raw = sea_orm::Database::connect(&url)
+            .await
+            .expect("raw connection");
+        for corruption in [
+            "UPDATE games SET status = 'Active' WHERE id = 'g-typed'",
+            "UPDATE games SET status = 'finished', end_reason = 'bogus' WHERE id = 'g-typed'",
+        ] {
+            sea_orm::ConnectionTrait::execute_unprepared(&raw, corruption)
+                .await
+                .expect("corrupt the row");
+            let read = cold.game("g-typed").await;
+            assert!(
+                read.is_err(),
+                "{url}: after {corruption:?} the row loaded as {read:?}"
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use connect4_arena::game::{EndReason, GameStatus};
 use rand::Rng;
 use serde_json::{json, Value};
 
@@ -712,7 +713,7 @@ async fn an_untouched_game_times_out_after_redis_comes_back_empty() {
     let deadline = moved + Duration::from_secs(6 + 5);
     let row = loop {
         let row = cold.game(&game_id).await.unwrap().unwrap();
-        if row.status != "active" {
+        if row.status != GameStatus::Active {
             break row;
         }
         assert!(
@@ -723,12 +724,8 @@ async fn an_untouched_game_times_out_after_redis_comes_back_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(
-        (
-            row.status.as_str(),
-            row.end_reason.as_deref(),
-            row.winner_id
-        ),
-        ("finished", Some("timeout"), Some(p1.id))
+        (row.status, row.end_reason, row.winner_id),
+        (GameStatus::Finished, Some(EndReason::Timeout), Some(p1.id))
     );
     assert!(
         moved.elapsed() >= Duration::from_secs(5),

@@ -16,6 +16,7 @@ mod crashes;
 mod embedded;
 mod lifecycle;
 mod matchmaking;
+mod options;
 mod profiles;
 mod realtime;
 mod resilience;

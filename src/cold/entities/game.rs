@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::game::{EndReason, GameStatus, Seat};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "games")]
 pub struct Model {
@@ -9,12 +11,16 @@ pub struct Model {
     pub id: String,
     pub player1_id: i64,
     pub player2_id: Option<i64>,
-    pub status: String,
+    pub status: GameStatus,
     pub winner_id: Option<i64>,
     pub winner_seat: Option<i16>,
     pub is_draw: bool,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub move_time_limit_secs: i32,
+    /// False for a casual game: its result moves no rating.
+    pub rated: bool,
+    /// The creator's colour choice: `first`, `second` or `random`.
+    pub colour: String,
     pub move_count: i32,
     pub rematch_of: Option<String>,
     pub player1_rating_change: Option<i32>,
@@ -30,18 +36,12 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
-    /// The stored status; `None` for a value that is not a known status (an error for
-    /// whoever needs it, never a default).
-    pub fn game_status(&self) -> Option<crate::game::GameStatus> {
-        crate::game::GameStatus::parse(&self.status)
-    }
-
     /// The seat `player_id` holds in this game, if any.
-    pub fn seat_of(&self, player_id: i64) -> Option<crate::game::Seat> {
+    pub fn seat_of(&self, player_id: i64) -> Option<Seat> {
         if self.player1_id == player_id {
-            Some(crate::game::Seat::One)
+            Some(Seat::One)
         } else if self.player2_id == Some(player_id) {
-            Some(crate::game::Seat::Two)
+            Some(Seat::Two)
         } else {
             None
         }

@@ -9,6 +9,7 @@ import { api, serverNow } from "../api.js";
 import { app, goHome, nav, refreshLiveStats, updateMyRating } from "../app.js";
 import { BoardView, COLS, emptyBoard, isBoard } from "../board.js";
 import { launchConfetti, startIdleTaunts, stopConfetti, stopIdleTaunts } from "../effects.js";
+import { emoteGlyph, EMOTES, emotesHidden, setEmotesHidden } from "../emotes.js";
 import { renderMoveList } from "../moves.js";
 import { cellName, columnName, columnOfLetter, SEAT_COLOUR } from "../notation.js";
 import { addressOf, setAddress } from "../router.js";
@@ -20,6 +21,9 @@ import { announce, byId, clearToasts, dismissToast, h, showScreen, signed, toast
 const RING_LENGTH = 2 * Math.PI * 20;
 const LOW_TIME_MS = 10_000;
 const MOVE_ECHO_TIMEOUT_MS = 5_000;
+const EMOTE_SHOWN_MS = 3_000;
+/** A game may be aborted while fewer moves than this were played (as the server rules). */
+const ABORT_BEFORE_MOVES = 2;
 
 let view = null;
 let board = null;
@@ -46,9 +50,14 @@ function freshView(gameId, mode) {
     ratings: null,
     deadlineMs: null,
     limitSecs: null,
+    rated: true,
+    colour: "first",
+    /** The seat whose draw offer is pending, or null. */
+    drawOffer: null,
     connection: "connecting",
     everConnected: false,
     moveInFlight: false,
+    emoteTimers: { 1: null, 2: null },
     cursor: 3,
     hoverCol: null,
     rematchVoted: false,
@@ -114,6 +123,11 @@ export function initGame() {
   });
   byId("rematch").addEventListener("click", voteRematch);
   byId("resign").addEventListener("click", () => byId("resign-dialog").showModal());
+  byId("offer-draw").addEventListener("click", offerDraw);
+  byId("accept-draw").addEventListener("click", () => answerDraw(true));
+  byId("decline-draw").addEventListener("click", () => answerDraw(false));
+  byId("abort").addEventListener("click", abortGame);
+  initEmotes();
   byId("resign-dialog").addEventListener("close", () => {
     if (byId("resign-dialog").returnValue === "confirm") resign();
   });
@@ -199,6 +213,9 @@ function onMessage(msg) {
   else if (msg.type === "move") applyMove(msg);
   else if (msg.type === "game_over") applyGameOver(msg);
   else if (msg.type === "player_status") applyPresence(msg);
+  else if (msg.type === "draw_offered") onDrawOffered(msg);
+  else if (msg.type === "draw_declined") onDrawDeclined(msg);
+  else if (msg.type === "emote") showEmote(msg);
   else if (msg.type === "rematch_waiting" || msg.rematch_waiting) onRematchVote(msg);
   else if (msg.type === "rematch" || msg.rematch) onRematch(msg);
   else if (msg.type === "error" || msg.error) onServerError(msg);
@@ -223,10 +240,21 @@ function applyState(state, { fromRest = false } = {}) {
   view.endReason = state.end_reason || null;
   view.deadlineMs = state.turn_deadline_ms ?? null;
   view.limitSecs = state.move_time_limit_secs ?? view.limitSecs;
+  if (typeof state.rated === "boolean") view.rated = state.rated;
+  if (typeof state.colour === "string") view.colour = state.colour;
+  view.drawOffer = state.draw_offer ?? null;
   if (typeof state.viewers === "number") view.viewers = state.viewers;
   if (state.online && typeof state.online === "object") view.online = { 1: !!state.online["1"], 2: !!state.online["2"] };
   view.moveInFlight = false;
   if (view.mode === "play" && app.me && view.seat === null) view.seat = seatOf(app.me.id);
+  if (state.reason === "joined" && view.mode === "play" && app.me && app.session && !fromRest) {
+    // The creator's colour choice may have moved this player to the other seat.
+    const mine = seatOf(app.me.id);
+    if (mine && mine !== view.seat) {
+      view.seat = mine;
+      view.socket.send({ action: "identify", token: app.session.token });
+    }
+  }
   if (view.mode === "play" && app.me && view.seat === null && view.status !== "waiting" && !fromRest) {
     // Not a seat of this game: watch it instead of pretending to play.
     switchToWatching();
@@ -283,6 +311,8 @@ function applyMove(msg) {
   view.deadlineMs = msg.turn_deadline_ms ?? null;
   view.status = msg.status || view.status;
   view.moveInFlight = false;
+  // A move makes a pending draw offer lapse.
+  view.drawOffer = null;
   if (msg.winner || msg.draw) {
     view.winner = msg.winner ?? null;
     view.draw = !!msg.draw;
@@ -357,6 +387,7 @@ function applyGameOver(msg) {
   view.ratings = msg.ratings || view.ratings;
   view.deadlineMs = null;
   view.moveInFlight = false;
+  view.drawOffer = null;
   if (view.ratings) {
     for (const seat of [1, 2]) {
       const rating = view.ratings[String(seat)];
@@ -417,8 +448,53 @@ function onRematch(msg) {
   toast("Rematch!", mode === "play" ? "Colours are swapped. Have fun!" : "The players started a rematch.", { kind: "success" });
 }
 
+function onDrawOffered(msg) {
+  view.drawOffer = msg.player === 1 || msg.player === 2 ? msg.player : null;
+  if (isPlayer() && view.drawOffer !== view.seat) {
+    toast("Draw offered", `${nameOf(view.drawOffer)} offers a draw.`, { kind: "info", key: "draw" });
+    announce(`${nameOf(view.drawOffer)} offers a draw.`);
+  }
+  render();
+}
+
+function onDrawDeclined(msg) {
+  const offeredBy = view.drawOffer;
+  view.drawOffer = null;
+  if (isPlayer() && offeredBy === view.seat) {
+    toast("Draw declined", `${nameOf(msg.player)} wants to play on.`, { kind: "info", key: "draw" });
+  }
+  render();
+}
+
+/** An emote shows for a few seconds in a bubble by its sender's card (unless hidden). */
+function showEmote(msg) {
+  const seat = msg.player;
+  if ((seat !== 1 && seat !== 2) || emotesHidden()) return;
+  const glyph = emoteGlyph(msg.emote);
+  if (!glyph) return;
+  const bubble = byId(`emote-bubble-${seat}`);
+  bubble.replaceChildren(glyph);
+  bubble.dataset.emote = msg.emote;
+  bubble.hidden = false;
+  bubble.classList.remove("pop");
+  void bubble.offsetWidth;
+  bubble.classList.add("pop");
+  announce(`${nameOf(seat)}: ${EMOTES[msg.emote].label}`);
+  clearTimeout(view.emoteTimers[seat]);
+  view.emoteTimers[seat] = setTimeout(() => {
+    bubble.hidden = true;
+  }, EMOTE_SHOWN_MS);
+}
+
+function hideEmoteBubbles() {
+  for (const seat of [1, 2]) byId(`emote-bubble-${seat}`).hidden = true;
+}
+
 const ERROR_TEXT = {
   not_your_turn: "Wait for your turn.",
+  no_draw_offer: "There is no draw offer to answer.",
+  own_draw_offer: "You cannot answer your own offer.",
+  too_late_to_abort: "Too late to abort: two moves were played. You can resign.",
   column_full: "That column is full.",
   game_over: "The game is over.",
   game_not_active: "The game has not started yet.",
@@ -522,6 +598,48 @@ function voteRematch() {
   }
 }
 
+function sendAction(action, restCall) {
+  if (view.socket.send({ action })) return;
+  restCall().catch((err) => toast(ERROR_TEXT[err.code] || err.message, "", { kind: "warning", key: "move-error" }));
+}
+
+function offerDraw() {
+  if (!isPlayer() || view.status !== "active" || view.drawOffer === view.seat) return;
+  sendAction("draw_offer", () => api.draw(view.gameId, "offer"));
+}
+
+function answerDraw(accept) {
+  if (!isPlayer() || view.drawOffer === null || view.drawOffer === view.seat) return;
+  if (accept) sendAction("draw_accept", () => api.draw(view.gameId, "accept"));
+  else sendAction("draw_decline", () => api.draw(view.gameId, "decline"));
+}
+
+function abortGame() {
+  if (!isPlayer() || view.status !== "active") return;
+  sendAction("abort", () => api.abort(view.gameId));
+}
+
+function sendEmote(emote) {
+  if (!isPlayer() || !view.players[1] || !view.players[2]) return;
+  if (!view.socket.send({ action: "emote", emote })) api.emote(view.gameId, emote).catch(() => {});
+}
+
+/** The emote buttons and the "hide emotes" switch, built once. */
+function initEmotes() {
+  const bar = byId("emote-bar");
+  bar.replaceChildren(
+    ...Object.entries(EMOTES).map(([name, emote]) =>
+      h("button", { type: "button", class: "secondary small emote-button", title: emote.label, "aria-label": `Send ${emote.label}`, dataset: { testid: `emote-${name}` }, onclick: () => sendEmote(name) }, emoteGlyph(name)),
+    ),
+  );
+  const hide = byId("hide-emotes");
+  hide.checked = emotesHidden();
+  hide.addEventListener("change", () => {
+    setEmotesHidden(hide.checked);
+    if (hide.checked) hideEmoteBubbles();
+  });
+}
+
 async function resign() {
   if (!isPlayer() || view.status !== "active") return;
   if (view.socket.send({ action: "resign" })) return;
@@ -551,6 +669,37 @@ function render() {
   byId("keyboard-hint").hidden = !isPlayer() || isOver();
   byId("viewer-count-value").textContent = String(view.viewers);
   byId("resign").hidden = !(isPlayer() && view.status === "active");
+  const abortable = isPlayer() && view.status === "active" && view.moves.length < ABORT_BEFORE_MOVES;
+  byId("abort").hidden = !abortable;
+  // While the opponent's offer is pending, the answer is Accept / Decline, not a new offer.
+  const opponentOffers = view.drawOffer !== null && view.drawOffer !== view.seat;
+  byId("offer-draw").hidden = !(isPlayer() && view.status === "active") || abortable || opponentOffers;
+  byId("offer-draw").disabled = view.drawOffer === view.seat;
+  byId("offer-draw").textContent = view.drawOffer === view.seat ? "Draw offered" : "Offer draw";
+  renderDrawOffer();
+  renderOptions();
+  byId("emote-panel").hidden = !(isPlayer() && view.players[1] && view.players[2]);
+}
+
+/** The pending draw offer: the offering seat waits, the other may accept or decline. */
+function renderDrawOffer() {
+  const box = byId("draw-offer");
+  const offer = view.status === "active" ? view.drawOffer : null;
+  box.hidden = offer === null;
+  if (offer === null) return;
+  const mine = isPlayer() && offer === view.seat;
+  const answerable = isPlayer() && !mine;
+  byId("draw-offer-text").textContent = mine ? "You offered a draw. Waiting for an answer…" : `${nameOf(offer)} offers a draw.`;
+  byId("accept-draw").hidden = !answerable;
+  byId("decline-draw").hidden = !answerable;
+}
+
+/** How the game was set up: rated or casual, the clock, and the creator's colour while waiting. */
+function renderOptions() {
+  const parts = [view.rated ? "Rated" : "Casual"];
+  if (view.limitSecs) parts.push(`${view.limitSecs} s per move`);
+  if (view.status === "waiting") parts.push({ first: "creator moves first", second: "creator moves second", random: "colours drawn at random" }[view.colour] || "");
+  byId("game-options-line").textContent = parts.filter(Boolean).join(" · ");
 }
 
 function renderStatus() {
@@ -700,6 +849,8 @@ function renderRematchButton() {
 function outcome() {
   const reason = view.endReason || (view.draw ? "draw" : view.winner ? "four_in_a_row" : view.status);
   if (view.status === "cancelled" || reason === "cancelled") return { result: "cancelled", title: "Game cancelled", detail: "Nobody joined this game." };
+  if (reason === "draw_agreed") return { result: "draw", title: "Draw agreed", detail: `The players agreed to a draw.${view.rated ? "" : " Casual game: no rating change."}` };
+  if (reason === "aborted") return { result: "aborted", title: "Game aborted", detail: "The game was aborted before it really began. No rating change." };
   if (view.draw || reason === "draw") return { result: "draw", title: "It's a draw!", detail: "The board is full and nobody connected four." };
   if (!view.winner && reason === "timeout") return { result: "abandoned", title: "Game aborted", detail: "Nobody made a move in time." };
   if (!view.winner) return { result: "abandoned", title: "Game abandoned", detail: "Nobody finished this game." };

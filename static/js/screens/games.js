@@ -84,6 +84,22 @@ async function pollWaiting(gameId) {
   screen.waitingTimer = setTimeout(() => pollWaiting(gameId), WAITING_POLL_MS);
 }
 
+/** The options picked in the lobby's create form ("Standard" time: the server's default). */
+function chosenOptions() {
+  const time = byId("option-time").value;
+  return {
+    ...(time ? { move_time_limit_secs: Number(time) } : {}),
+    rated: byId("option-rated").value === "rated",
+    colour: byId("option-colour").value,
+  };
+}
+
+/** A waiting game's options in words, for the open-games list. */
+function optionsText(g) {
+  const colour = { first: "moves first", second: "moves second", random: "random colours" }[g.colour];
+  return [g.rated === false ? "Casual" : "Rated", g.move_time_limit_secs ? `${g.move_time_limit_secs}s per move` : "", colour ? `creator ${colour}`.replace("creator random", "random") : ""];
+}
+
 async function createGame() {
   playError("");
   await stopMatchmaking({ leaveQueue: true });
@@ -92,7 +108,7 @@ async function createGame() {
   const button = byId("create-game");
   button.disabled = true;
   try {
-    const game = await api.createGame();
+    const game = await api.createGame(chosenOptions());
     showWaiting(game.game_id);
     refreshOpenGames();
   } catch (err) {
@@ -291,7 +307,7 @@ async function refreshOpenGames() {
           h(
             "span",
             { class: "muted small" },
-            [g.player1 ? `${g.player1.elo_rating} Elo` : "", g.move_time_limit_secs ? `${g.move_time_limit_secs}s per move` : "", formatDate(g.created_at)]
+            [g.player1 ? `${g.player1.elo_rating} Elo` : "", ...optionsText(g), formatDate(g.created_at)]
               .filter(Boolean)
               .join(" · "),
           ),

@@ -136,7 +136,9 @@ function goTo(step) {
 function resultText() {
   const g = replay.game;
   if (!g) return "";
+  if (g.end_reason === "draw_agreed") return "The players agreed to a draw.";
   if (g.draw) return "The game ended in a draw.";
+  if (g.end_reason === "aborted") return "The game was aborted.";
   const winner = g.winner === 1 ? g.player1 : g.winner === 2 ? g.player2 : null;
   if (!winner) return g.status === "abandoned" ? "The game was abandoned." : "";
   const how = { four_in_a_row: "with four in a row", timeout: "on time", resign: "by resignation", abandoned: "by abandonment" }[g.end_reason];

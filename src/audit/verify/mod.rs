@@ -12,14 +12,27 @@
 //! reconciles a move stored by a crashed instance audits it; if the crashed instance's
 //! own line had reached its file too, both exist). The files given are taken to be the
 //! whole audit log: every stored move and every anchored chain must be in them.
+//!
+//! Each file is read once (`scan`); its chain is then checked against the anchors of
+//! that chain (`anchors`), and once every file is read, the audited moves against the
+//! table (`moves`).
+
+mod anchors;
+mod moves;
+mod scan;
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{HashMap, HashSet},
     fmt, io,
     path::{Path, PathBuf},
 };
 
-use super::{sha256_hex, GENESIS};
+use self::{
+    anchors::ChainAnchors,
+    moves::check_moves,
+    scan::{scan_file, AuditedMove},
+};
+use super::sha256_hex;
 use crate::cold::{entities::audit_anchor, Cold, ColdError, StoredMoveKey};
 
 /// What is wrong with one line.
@@ -169,107 +182,6 @@ pub(super) fn line_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A `move` or `move_recovered` line.
-struct AuditedMove {
-    line: usize,
-    recovered: bool,
-    /// `(game_id, move_number, column)`; `None` when a field is missing.
-    key: Option<(String, i64, i64)>,
-}
-
-/// What one pass over a file found.
-struct ScannedFile {
-    report: FileReport,
-    /// Hash of line 1 (names the chain).
-    chain: Option<String>,
-    /// `instance` of line 1.
-    instance: Option<String>,
-    /// Hash of each line an anchor refers to.
-    anchored_hashes: HashMap<usize, String>,
-    moves: Vec<AuditedMove>,
-}
-
-fn scan_file(path: &Path, wanted: &HashSet<usize>) -> io::Result<ScannedFile> {
-    let bytes = std::fs::read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let mut scanned = ScannedFile {
-        report: FileReport {
-            path: path.to_path_buf(),
-            lines: 0,
-            problems: Vec::new(),
-        },
-        chain: None,
-        instance: None,
-        anchored_hashes: HashMap::new(),
-        moves: Vec::new(),
-    };
-    let problems = &mut scanned.report.problems;
-    let mut expected_prev = GENESIS.to_string();
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        scanned.report.lines = number;
-        let hash = line_hash(line);
-        if number == 1 {
-            scanned.chain = Some(hash.clone());
-        }
-        if wanted.contains(&number) {
-            scanned.anchored_hashes.insert(number, hash.clone());
-        }
-        let Some((body, recorded)) = split_hash(line) else {
-            problems.push(Problem {
-                line: number,
-                reason: "no hash: the line was altered or is not an audit line".into(),
-            });
-            expected_prev = hash;
-            continue;
-        };
-        if sha256_hex(body.as_bytes()) != recorded {
-            problems.push(Problem {
-                line: number,
-                reason: "content does not match its hash: the line was altered".into(),
-            });
-        }
-        let value: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-        match value.as_ref().and_then(|v| v.get("prev")?.as_str()) {
-            Some(prev) if prev == expected_prev => {}
-            Some(_) => problems.push(Problem {
-                line: number,
-                reason: "does not follow the line before it: a line was removed, inserted or reordered here".into(),
-            }),
-            None => problems.push(Problem {
-                line: number,
-                reason: "not valid JSON with a prev field".into(),
-            }),
-        }
-        expected_prev = hash;
-        let Some(value) = value else { continue };
-        if number == 1 {
-            scanned.instance = value["instance"].as_str().map(str::to_string);
-        }
-        let recovered = match value["event"].as_str() {
-            Some("move") => false,
-            Some("move_recovered") => true,
-            _ => continue,
-        };
-        let key = match (
-            value["game_id"].as_str(),
-            value["data"]["move_number"].as_i64(),
-            value["data"]["column"].as_i64(),
-        ) {
-            (Some(game_id), Some(number), Some(column)) => {
-                Some((game_id.to_string(), number, column))
-            }
-            _ => None,
-        };
-        scanned.moves.push(AuditedMove {
-            line: number,
-            recovered,
-            key,
-        });
-    }
-    Ok(scanned)
-}
-
 /// Verifies each file's hash chain independently.
 pub fn verify_files(paths: &[PathBuf]) -> io::Result<Vec<FileReport>> {
     let none = HashSet::new();
@@ -311,302 +223,79 @@ fn add_chain_problems(report: &mut Report, file: FileReport, anchored: Option<us
     }
 }
 
-/// When an anchor was recorded, for messages.
-fn recorded(anchor: &audit_anchor::Model) -> String {
-    anchor
-        .recorded_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn anchored_lines(anchor: &audit_anchor::Model) -> usize {
-    usize::try_from(anchor.lines).unwrap_or(usize::MAX)
-}
-
 fn cross_check(
     paths: &[PathBuf],
     anchors: &[audit_anchor::Model],
     stored: &[StoredMoveKey],
 ) -> Result<Report, VerifyError> {
-    let mut report = Report {
-        cross_checked: true,
-        stored_moves: stored.len(),
-        ..Report::default()
-    };
-    let mut by_chain: BTreeMap<&str, Vec<&audit_anchor::Model>> = BTreeMap::new();
-    for anchor in anchors {
-        by_chain.entry(&anchor.chain).or_default().push(anchor);
-    }
-    let anchoring_instances: HashSet<&str> = anchors.iter().map(|a| a.instance.as_str()).collect();
-    let wanted: HashSet<usize> = anchors.iter().map(anchored_lines).collect();
-    let mut seen_chains: HashMap<String, PathBuf> = HashMap::new();
-    let mut audited: Vec<(PathBuf, Vec<AuditedMove>)> = Vec::new();
+    let mut check = CrossCheck::new(anchors, stored.len());
     for path in paths {
-        let scanned = scan_file(path, &wanted).map_err(|source| read_error(path, source))?;
-        let mut findings = Vec::new();
-        let mut anchored = None;
-        if let Some(chain) = &scanned.chain {
-            if let Some(first) = seen_chains.get(chain) {
-                findings.push(Finding::at_line(
-                    path,
-                    1,
-                    format!(
-                        "the same chain as {}: a file was given twice or copied",
-                        first.display()
-                    ),
-                ));
-            } else {
-                seen_chains.insert(chain.clone(), path.clone());
-            }
-            match by_chain.get(chain.as_str()) {
-                Some(chain_anchors) => {
-                    anchored = check_anchors(path, &scanned, chain_anchors, &mut findings);
-                }
-                None => {
-                    let instance = scanned.instance.as_deref().unwrap_or("?");
-                    if anchoring_instances.contains(instance) {
-                        findings.push(Finding::at_line(
-                            path,
-                            1,
-                            format!(
-                                "no anchor names this chain, although instance {instance} recorded \
-                                 anchors for another: the file was rewritten or replaced (or its \
-                                 instance died before its first anchor)"
-                            ),
-                        ));
-                    } else {
-                        report.notes.push(format!(
-                            "{}: no anchor recorded for instance {instance} (it never reached \
-                             its first anchor): its hash chain was checked, not its length",
-                            path.display()
-                        ));
-                    }
-                }
-            }
-        }
-        report.audited_moves += scanned.moves.len();
-        audited.push((path.clone(), scanned.moves));
-        add_chain_problems(&mut report, scanned.report, anchored);
-        report.problems.extend(findings);
+        check.add_file(path)?;
     }
-    for (chain, chain_anchors) in &by_chain {
-        if seen_chains.contains_key(*chain) {
-            continue;
+    Ok(check.finish(paths, stored))
+}
+
+/// A verification against the database, one file at a time.
+struct CrossCheck<'a> {
+    anchors: ChainAnchors<'a>,
+    /// The `move` and `move_recovered` lines of each file, checked once all are read.
+    audited: Vec<(PathBuf, Vec<AuditedMove>)>,
+    report: Report,
+}
+
+impl<'a> CrossCheck<'a> {
+    fn new(anchors: &'a [audit_anchor::Model], stored_moves: usize) -> CrossCheck<'a> {
+        CrossCheck {
+            anchors: ChainAnchors::new(anchors),
+            audited: Vec::new(),
+            report: Report {
+                cross_checked: true,
+                stored_moves,
+                ..Report::default()
+            },
         }
-        if let Some(last) = chain_anchors.iter().max_by_key(|a| a.lines) {
-            report.problems.push(Finding {
-                place: Place::Chain {
-                    instance: last.instance.clone(),
-                    file: last.file.clone(),
-                },
-                reason: format!(
-                    "{} lines were anchored at {} ({}), but no file given holds this chain: \
-                     the file is missing, or it was replaced by a rewritten one",
-                    last.lines,
-                    recorded(last),
-                    last.reason
-                ),
+    }
+
+    /// Checks one file's chain and its anchors, and keeps its moves.
+    fn add_file(&mut self, path: &Path) -> Result<(), VerifyError> {
+        let scanned =
+            scan_file(path, &self.anchors.wanted).map_err(|source| read_error(path, source))?;
+        let (anchored, findings) = self
+            .anchors
+            .check_file(path, &scanned, &mut self.report.notes);
+        self.report.audited_moves += scanned.moves.len();
+        self.audited.push((path.to_path_buf(), scanned.moves));
+        add_chain_problems(&mut self.report, scanned.report, anchored);
+        self.report.problems.extend(findings);
+        Ok(())
+    }
+
+    /// Adds the anchored chains no file held and the moves' problems, and orders the
+    /// problems as they are read: in file order, line by line; then the table's rows,
+    /// then missing chains.
+    fn finish(mut self, paths: &[PathBuf], stored: &[StoredMoveKey]) -> Report {
+        self.report.problems.extend(self.anchors.missing_chains());
+        check_moves(&self.audited, stored, &mut self.report);
+        let order: HashMap<&Path, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(index, path)| (path.as_path(), index))
+            .collect();
+        self.report
+            .problems
+            .sort_by_key(|finding| match &finding.place {
+                Place::Line { path, line } => (0, order.get(path.as_path()).copied(), *line),
+                Place::StoredMove { .. } => (1, None, 0),
+                Place::Chain { .. } => (2, None, 0),
             });
-        }
-    }
-    check_moves(&audited, stored, &mut report);
-    // Read in file order, line by line; then the table's rows, then missing chains.
-    let order: HashMap<&Path, usize> = paths
-        .iter()
-        .enumerate()
-        .map(|(index, path)| (path.as_path(), index))
-        .collect();
-    report.problems.sort_by_key(|finding| match &finding.place {
-        Place::Line { path, line } => (0, order.get(path.as_path()).copied(), *line),
-        Place::StoredMove { .. } => (1, None, 0),
-        Place::Chain { .. } => (2, None, 0),
-    });
-    Ok(report)
-}
-
-/// Checks one file against the anchors of its chain (oldest first); returns the most
-/// lines an anchor covers.
-fn check_anchors(
-    path: &Path,
-    scanned: &ScannedFile,
-    anchors: &[&audit_anchor::Model],
-    findings: &mut Vec<Finding>,
-) -> Option<usize> {
-    let lines = scanned.report.lines;
-    let longest = anchors.iter().max_by_key(|a| a.lines)?;
-    let anchored = anchored_lines(longest);
-    if anchored > lines {
-        findings.push(Finding::at_line(
-            path,
-            lines + 1,
-            format!(
-                "missing: {anchored} lines were anchored at {} ({}), the file ends at line \
-                 {lines}: lines {}–{anchored} were cut off",
-                recorded(longest),
-                longest.reason,
-                lines + 1
-            ),
-        ));
-    }
-    let mut by_length = anchors.to_vec();
-    by_length.sort_by_key(|a| a.lines);
-    let mut intact_through = 0;
-    for anchor in by_length {
-        let at = anchored_lines(anchor);
-        match scanned.anchored_hashes.get(&at) {
-            Some(hash) if *hash == anchor.hash => intact_through = at,
-            Some(_) => {
-                findings.push(Finding::at_line(
-                    path,
-                    at,
-                    format!(
-                        "not the line anchored here at {} ({}): the chain was rewritten at or \
-                         before this line{}",
-                        recorded(anchor),
-                        anchor.reason,
-                        match intact_through {
-                            0 => String::new(),
-                            line => format!(", after line {line} (which matches its anchor)"),
-                        }
-                    ),
-                ));
-                break;
-            }
-            None => break,
-        }
-    }
-    if let Some(last) = anchors.last() {
-        let closed_at = anchored_lines(last);
-        if last.reason == crate::cold::AnchorReason::Shutdown.as_str() && lines > closed_at {
-            for line in closed_at + 1..=lines {
-                findings.push(Finding::at_line(
-                    path,
-                    line,
-                    format!(
-                        "written after instance {} shut down cleanly at {} with {closed_at} \
-                         lines: not written by the instance",
-                        last.instance,
-                        recorded(last)
-                    ),
-                ));
-            }
-        }
-    }
-    Some(anchored)
-}
-
-type MoveKey = (String, i64);
-
-/// Where a move is audited: file, line, column.
-struct Audit<'a> {
-    path: &'a Path,
-    line: usize,
-    column: i64,
-}
-
-/// The audit lines of one move.
-#[derive(Default)]
-struct Audits<'a> {
-    moves: Vec<Audit<'a>>,
-    recovered: Vec<Audit<'a>>,
-}
-
-fn check_moves(
-    files: &[(PathBuf, Vec<AuditedMove>)],
-    stored: &[StoredMoveKey],
-    report: &mut Report,
-) {
-    let mut audits: BTreeMap<MoveKey, Audits> = BTreeMap::new();
-    for (path, moves) in files {
-        for audited in moves {
-            let Some((game_id, number, column)) = &audited.key else {
-                report.problems.push(Finding::at_line(
-                    path,
-                    audited.line,
-                    "a move event without game_id, data.move_number or data.column".into(),
-                ));
-                continue;
-            };
-            let entry = audits.entry((game_id.clone(), *number)).or_default();
-            let list = if audited.recovered {
-                &mut entry.recovered
-            } else {
-                &mut entry.moves
-            };
-            list.push(Audit {
-                path,
-                line: audited.line,
-                column: *column,
-            });
-        }
-    }
-    let table: HashMap<MoveKey, i64> = stored
-        .iter()
-        .map(|row| ((row.game_id.clone(), row.move_number), row.column))
-        .collect();
-    for ((game_id, number), entry) in &audits {
-        for (kind, list) in [("move", &entry.moves), ("move_recovered", &entry.recovered)] {
-            if let Some((first, again)) = list.split_first() {
-                for duplicate in again {
-                    report.problems.push(Finding::at_line(
-                        duplicate.path,
-                        duplicate.line,
-                        format!(
-                            "duplicate: move {number} of game {game_id} is already audited as \
-                             {kind} at {}:{}",
-                            first.path.display(),
-                            first.line
-                        ),
-                    ));
-                }
-            }
-        }
-        if !entry.moves.is_empty() && !entry.recovered.is_empty() {
-            report.recovered_and_audited += 1;
-        }
-        let all = entry.moves.iter().chain(&entry.recovered);
-        match table.get(&(game_id.clone(), *number)) {
-            None => {
-                for audit in all {
-                    report.problems.push(Finding::at_line(
-                        audit.path,
-                        audit.line,
-                        format!(
-                            "move {number} of game {game_id} is audited but not in the moves table"
-                        ),
-                    ));
-                }
-            }
-            Some(column) => {
-                for audit in all.filter(|audit| audit.column != *column) {
-                    report.problems.push(Finding::at_line(
-                        audit.path,
-                        audit.line,
-                        format!(
-                            "move {number} of game {game_id} is audited in column {}, the moves \
-                             table has column {column}",
-                            audit.column
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    for row in stored {
-        if !audits.contains_key(&(row.game_id.clone(), row.move_number)) {
-            report.problems.push(Finding {
-                place: Place::StoredMove {
-                    game_id: row.game_id.clone(),
-                    move_number: row.move_number,
-                },
-                reason: "stored, but audited in none of the files given".into(),
-            });
-        }
+        self.report
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{chain_line, AuditEvent};
+    use crate::audit::{chain_line, AuditEvent, GENESIS};
     use crate::cold::StoredMoveKey;
 
     fn write_chain(n: usize) -> (PathBuf, Vec<String>) {
