@@ -70,22 +70,20 @@ impl Cancellation {
 }
 
 impl Games {
+    /// Changes games through `store`, with its database, audit log and metrics.
     pub fn new(
         store: Arc<GameStore>,
-        cold: Cold,
-        audit: Arc<AuditLog>,
         broadcasts: Arc<Broadcasts>,
-        metrics: Arc<Metrics>,
         keys: Keys,
         default_move_time_limit_secs: u32,
         bot_turns: BotTurns,
     ) -> Games {
         Games {
+            cold: store.cold.clone(),
+            audit: Arc::clone(&store.audit),
+            metrics: Arc::clone(&store.metrics),
             store,
-            cold,
-            audit,
             broadcasts,
-            metrics,
             keys,
             default_move_time_limit_secs,
             bot_turns,

@@ -126,54 +126,32 @@ impl AppState {
             Arc::clone(&metrics),
         ));
         let (bot_turns, bot_queue) = BotTurns::channel();
-        let (store, games, matchmaking) = game_services(
-            &config,
-            &keys,
-            &hot,
-            &cold,
-            &audit,
-            &metrics,
-            &broadcasts,
-            bot_turns.clone(),
-        );
-        let connections = Arc::new(Connections::new(
+        let store = GameStore::new(
             Arc::clone(&hot),
-            Arc::clone(&broadcasts),
-            drain.clone(),
-            &config.instance_id,
-            config.abandon_grace,
-        ));
-        let accounts = Arc::new(Accounts::new(
             cold.clone(),
-            Arc::clone(&hot),
-            keys,
             Arc::clone(&audit),
-            config.limits.clone(),
-        ));
+            Arc::clone(&metrics),
+            &config.instance_id,
+            config.game_ttl,
+        );
+        let (store, games, matchmaking) =
+            game_services(&config, &keys, store, &broadcasts, bot_turns);
+        let (connections, accounts) = player_services(&config, keys, &store, &broadcasts, &drain);
+        let (bots, sweeper) = background_services(
+            &config,
+            &store,
+            &games,
+            &matchmaking,
+            &connections,
+            bot_queue,
+        );
+        let (views, profiles) = read_services(&store, &connections, &matchmaking);
         AppState {
-            views: Arc::new(Views::new(
-                Arc::clone(&store),
-                cold.clone(),
-                Arc::clone(&connections),
-                Arc::clone(&matchmaking),
-            )),
-            profiles: Arc::new(Profiles::new(cold.clone())),
-            bots: Arc::new(Bots::new(
-                Arc::clone(&games),
-                cold.clone(),
-                config.bots.clone(),
-                bot_queue,
-            )),
-            analysis: Arc::new(Analysis::new(Arc::clone(&store))),
-            sweeper: Arc::new(Sweeper::new(
-                store,
-                Arc::clone(&games),
-                Arc::clone(&matchmaking),
-                Arc::clone(&connections),
-                Arc::clone(&hot),
-                cold.clone(),
-                config.waiting_game_ttl,
-            )),
+            views,
+            profiles,
+            bots,
+            analysis: Arc::new(Analysis::new(store)),
+            sweeper,
             config,
             metrics,
             accounts,
@@ -205,40 +183,94 @@ impl AppState {
 fn game_services(
     config: &Config,
     keys: &Keys,
-    hot: &Arc<dyn HotStore>,
-    cold: &Cold,
-    audit: &Arc<AuditLog>,
-    metrics: &Arc<Metrics>,
+    store: GameStore,
     broadcasts: &Arc<Broadcasts>,
     bot_turns: BotTurns,
 ) -> (Arc<GameStore>, Arc<Games>, Arc<Matchmaking>) {
-    let store = Arc::new(GameStore::new(
-        Arc::clone(hot),
-        cold.clone(),
-        Arc::clone(audit),
-        Arc::clone(metrics),
-        &config.instance_id,
-        config.game_ttl,
-    ));
+    let store = Arc::new(store);
     let games = Arc::new(Games::new(
         Arc::clone(&store),
-        cold.clone(),
-        Arc::clone(audit),
         Arc::clone(broadcasts),
-        Arc::clone(metrics),
         keys.clone(),
         config.move_time_limit_secs,
         bot_turns,
     ));
     let matchmaking = Arc::new(Matchmaking::new(
-        Arc::clone(hot),
-        cold.clone(),
-        Arc::clone(audit),
+        Arc::clone(&store.hot),
+        store.cold.clone(),
+        Arc::clone(&store.audit),
         Arc::clone(broadcasts),
         Arc::clone(&games),
         Arc::clone(&store),
     ));
     (store, games, matchmaking)
+}
+
+/// The players' side: their sockets' presence, and their accounts.
+fn player_services(
+    config: &Config,
+    keys: Keys,
+    store: &GameStore,
+    broadcasts: &Arc<Broadcasts>,
+    drain: &Drain,
+) -> (Arc<Connections>, Arc<Accounts>) {
+    let connections = Connections::new(
+        Arc::clone(&store.hot),
+        Arc::clone(broadcasts),
+        drain.clone(),
+        &config.instance_id,
+        config.abandon_grace,
+    );
+    let accounts = Accounts::new(
+        store.cold.clone(),
+        Arc::clone(&store.hot),
+        keys,
+        Arc::clone(&store.audit),
+        config.limits.clone(),
+    );
+    (Arc::new(connections), Arc::new(accounts))
+}
+
+/// What works in the background: the computer opponents' turns, and the sweep.
+fn background_services(
+    config: &Config,
+    store: &Arc<GameStore>,
+    games: &Arc<Games>,
+    matchmaking: &Arc<Matchmaking>,
+    connections: &Arc<Connections>,
+    bot_queue: tokio::sync::mpsc::UnboundedReceiver<GameId>,
+) -> (Arc<Bots>, Arc<Sweeper>) {
+    let bots = Bots::new(
+        Arc::clone(games),
+        store.cold.clone(),
+        config.bots.clone(),
+        bot_queue,
+    );
+    let sweeper = Sweeper::new(
+        Arc::clone(store),
+        Arc::clone(games),
+        Arc::clone(matchmaking),
+        Arc::clone(connections),
+        Arc::clone(&store.hot),
+        store.cold.clone(),
+        config.waiting_game_ttl,
+    );
+    (Arc::new(bots), Arc::new(sweeper))
+}
+
+/// The read side: games and lists (hot and cold), profiles (cold alone).
+fn read_services(
+    store: &Arc<GameStore>,
+    connections: &Arc<Connections>,
+    matchmaking: &Arc<Matchmaking>,
+) -> (Arc<Views>, Arc<Profiles>) {
+    let views = Views::new(
+        Arc::clone(store),
+        store.cold.clone(),
+        Arc::clone(connections),
+        Arc::clone(matchmaking),
+    );
+    (Arc::new(views), Arc::new(Profiles::new(store.cold.clone())))
 }
 
 /// Whether the instance is draining (shutting down): it is then not ready, its sockets

@@ -9,14 +9,15 @@
 use serde_json::json;
 
 use super::{
-    domain::GameId, games::Games, protocol, views::PlayerRef, ServiceError, ServiceResult,
+    domain::GameId, games::Games, protocol, transaction::GameTx, views::PlayerRef, ServiceError,
+    ServiceResult,
 };
 use crate::{audit::AuditEvent, cold::Player, game::GameStatus};
 
 impl Games {
     /// `player` votes for a rematch of the finished game `game_id`.
     pub async fn vote_rematch(&self, player: &Player, game_id: &GameId) -> ServiceResult<()> {
-        let mut tx = self.store.begin(game_id).await?;
+        let tx = self.store.begin(game_id).await?;
         let seat = tx
             .state
             .seat_of(player.id)
@@ -51,6 +52,16 @@ impl Games {
             let event = protocol::rematch_waiting_event(game_id.as_str(), seat.number());
             return self.broadcasts.to_game(game_id, &event).await;
         }
+        self.open_rematch(tx, player, game_id).await
+    }
+
+    /// Both seats voted: opens the rematch under the finished game's lock.
+    async fn open_rematch(
+        &self,
+        mut tx: GameTx<'_>,
+        player: &Player,
+        game_id: &GameId,
+    ) -> ServiceResult<()> {
         let Some(previous_two) = tx.state.player2.as_ref() else {
             return Err(ServiceError::GameNotOver);
         };

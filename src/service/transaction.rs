@@ -52,7 +52,7 @@ pub struct GameStore {
     // The stores are visible to `rebuild.rs`, the rest of this type.
     pub(super) hot: Arc<dyn HotStore>,
     pub(super) cold: Cold,
-    audit: Arc<AuditLog>,
+    pub(super) audit: Arc<AuditLog>,
     pub(super) metrics: Arc<Metrics>,
     /// Names this instance in lock tokens.
     instance: String,
