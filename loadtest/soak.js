@@ -10,11 +10,17 @@
 //
 // Knobs: SOCKETS (default 1000), VUS (k6 VUs sharing them, default 10), RAMP_S (default
 // 30), HOLD_S (default 60), PING_MS (default 25000), GAMES (default SOCKETS/10),
-// SOAK_PATH (game | lobby, default game).
+// SOAK_PATH (game | lobby | mixed: every other socket on a game, the rest in the lobby;
+// default game), WATCHERS (default 0: that many of the game sockets watch one active
+// game instead, where two players make BROADCAST_MOVES moves, one every BROADCAST_MS,
+// once every socket is open), MOVE_LIMIT_S (the server's MOVE_TIME_LIMIT_SECONDS,
+// default 60).
 //
 // Measures: soak_opened, soak_open_failed, soak_closed_early (closed by the server or
 // the network before the end), soak_pong_ms, soak_pongs_missing (a ping without a
-// pong by the next ping), soak_messages.
+// pong by the next ping), soak_messages; with WATCHERS, soak_broadcast_ms (the move's
+// time on the server — its turn deadline less the move time limit — to a watcher
+// receiving it, for every watcher and move) and soak_broadcast_moves (moves played).
 
 import { WebSocket } from 'k6/experimental/websockets';
 import { Counter, Trend } from 'k6/metrics';
@@ -27,6 +33,10 @@ const PING_MS = parseInt(__ENV.PING_MS || '25000', 10);
 const GAMES = parseInt(__ENV.GAMES || String(Math.max(1, Math.ceil(SOCKETS / 10))), 10);
 const SOAK_PATH = __ENV.SOAK_PATH || 'game';
 const SOAK_VUS = Math.min(VUS, SOCKETS);
+const WATCHERS = parseInt(__ENV.WATCHERS || '0', 10);
+const BROADCAST_MOVES = parseInt(__ENV.BROADCAST_MOVES || '21', 10);
+const BROADCAST_MS = parseInt(__ENV.BROADCAST_MS || '1000', 10);
+const MOVE_LIMIT_MS = parseInt(__ENV.MOVE_LIMIT_S || '60', 10) * 1000;
 
 const opened = new Counter('soak_opened');
 const openFailed = new Counter('soak_open_failed');
@@ -35,18 +45,33 @@ const pongMs = new Trend('soak_pong_ms', true);
 const pongsMissing = new Counter('soak_pongs_missing');
 const messages = new Counter('soak_messages');
 const connectMs = new Trend('soak_connect_ms', true);
+const broadcastMs = new Trend('soak_broadcast_ms', true);
+const broadcastMoves = new Counter('soak_broadcast_moves');
+
+const scenarios = {
+  soak: {
+    executor: 'per-vu-iterations',
+    vus: SOAK_VUS,
+    iterations: 1,
+    maxDuration: `${Math.ceil(RAMP_S + HOLD_S + 120)}s`,
+    gracefulStop: '30s',
+  },
+};
+if (WATCHERS > 0) {
+  // Starts once every socket is open (the ramp begins 2 s after setup).
+  scenarios.broadcast = {
+    executor: 'per-vu-iterations',
+    vus: 1,
+    iterations: 1,
+    exec: 'broadcast',
+    startTime: `${Math.ceil(RAMP_S + 10)}s`,
+    maxDuration: `${Math.ceil(HOLD_S + 60)}s`,
+  };
+}
 
 export const options = {
   setupTimeout: '300s',
-  scenarios: {
-    soak: {
-      executor: 'per-vu-iterations',
-      vus: SOAK_VUS,
-      iterations: 1,
-      maxDuration: `${Math.ceil(RAMP_S + HOLD_S + 120)}s`,
-      gracefulStop: '30s',
-    },
-  },
+  scenarios,
   summaryTrendStats: TREND_STATS,
 };
 
@@ -60,8 +85,16 @@ export function setup() {
       else countError(res, 'soak_setup');
     }
   }
+  let watched = null;
+  if (WATCHERS > 0) {
+    const players = [register('bca'), register('bcb')];
+    const created = post('/games', {}, players[0].token, 'POST /games');
+    const gameId = body(created).game_id;
+    post(`/games/${gameId}/join`, undefined, players[1].token, 'POST /games/{id}/join');
+    watched = { gameId, tokens: players.map((p) => p.token) };
+  }
   // Every VU follows the same schedule, counted from here.
-  return { games, start: Date.now() + 2000 };
+  return { games, watched, start: Date.now() + 2000 };
 }
 
 export default function (data) {
@@ -87,7 +120,11 @@ export default function (data) {
 
   function openSocket(i) {
     if (ending) return;
-    const path = SOAK_PATH === 'lobby' ? '/ws/lobby' : `/ws/${data.games[i % data.games.length]}`;
+    const inLobby = SOAK_PATH === 'lobby' || (SOAK_PATH === 'mixed' && i % 2 === 1);
+    const slot = SOAK_PATH === 'mixed' ? Math.floor(i / 2) : i;
+    const watching = !inLobby && data.watched !== null && slot < WATCHERS;
+    let path = inLobby ? '/ws/lobby' : `/ws/${data.games[i % data.games.length]}`;
+    if (watching) path = `/ws/${data.watched.gameId}`;
     const s = { ws: null, timer: null, pingAt: null, open: false };
     const begun = Date.now();
     const ws = new WebSocket(`${wsBase(i)}${path}`);
@@ -111,6 +148,10 @@ export default function (data) {
     };
     ws.onmessage = (e) => {
       messages.add(1);
+      if (watching && e.data.indexOf('"type":"move"') >= 0) {
+        const msg = JSON.parse(e.data);
+        if (msg.turn_deadline_ms) broadcastMs.add(Date.now() - (msg.turn_deadline_ms - MOVE_LIMIT_MS));
+      }
       if (e.data.indexOf('"pong"') >= 0 && s.pingAt !== null) {
         pongMs.add(Date.now() - s.pingAt);
         s.pingAt = null;
@@ -129,6 +170,44 @@ export default function (data) {
       if (!ending && s.open) {
         closedEarly.add(1);
         logError('soak', 'ws_closed_early', 0, null, '');
+      }
+    };
+  }
+}
+
+/**
+ * The two players of the watched game: both identify, then they play BROADCAST_MOVES
+ * moves, one every BROADCAST_MS, filling the board row by row from the left (three
+ * rows of alternating colours: no four in a row, so the game never ends early).
+ */
+export function broadcast(data) {
+  const seats = [null, null];
+  let ready = 0;
+  let played = 0;
+  let timer = null;
+  const stop = () => {
+    if (timer) clearInterval(timer);
+    for (const ws of seats) if (ws) ws.close();
+  };
+  const play = () => {
+    if (played >= Math.min(BROADCAST_MOVES, 21)) {
+      stop();
+      return;
+    }
+    seats[played % 2].send(JSON.stringify({ action: 'move', column: played % 7 }));
+    broadcastMoves.add(1);
+    played += 1;
+  };
+  for (const seat of [0, 1]) {
+    const ws = new WebSocket(`${wsBase(0)}/ws/${data.watched.gameId}`);
+    seats[seat] = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ action: 'identify', token: data.watched.tokens[seat] }));
+    ws.onmessage = (e) => {
+      if (e.data.indexOf('"identified"') >= 0) {
+        ready += 1;
+        if (ready === 2) timer = setInterval(play, BROADCAST_MS);
+      } else if (e.data.indexOf('"type":"error"') >= 0) {
+        logError('broadcast', 'ws_error', 0, data.watched.gameId, e.data.slice(0, 200));
       }
     };
   }
