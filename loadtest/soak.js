@@ -14,7 +14,8 @@
 // default game), WATCHERS (default 0: that many of the game sockets watch one active
 // game instead, where two players make BROADCAST_MOVES moves, one every BROADCAST_MS,
 // once every socket is open), MOVE_LIMIT_S (the server's MOVE_TIME_LIMIT_SECONDS,
-// default 60).
+// default 60), LOBBY_PLAYERS (players whose tokens the lobby sockets identify with,
+// default 100).
 //
 // Measures: soak_opened, soak_open_failed, soak_closed_early (closed by the server or
 // the network before the end), soak_pong_ms, soak_pongs_missing (a ping without a
@@ -37,6 +38,7 @@ const WATCHERS = parseInt(__ENV.WATCHERS || '0', 10);
 const BROADCAST_MOVES = parseInt(__ENV.BROADCAST_MOVES || '21', 10);
 const BROADCAST_MS = parseInt(__ENV.BROADCAST_MS || '1000', 10);
 const MOVE_LIMIT_MS = parseInt(__ENV.MOVE_LIMIT_S || '60', 10) * 1000;
+const LOBBY_PLAYERS = parseInt(__ENV.LOBBY_PLAYERS || '100', 10);
 
 const opened = new Counter('soak_opened');
 const openFailed = new Counter('soak_open_failed');
@@ -85,6 +87,12 @@ export function setup() {
       else countError(res, 'soak_setup');
     }
   }
+  // Lobby sockets must identify (the server closes an unidentified lobby socket after
+  // WS_IDENTIFY_TIMEOUT_SECONDS): they share LOBBY_PLAYERS players' tokens.
+  const lobbyTokens = [];
+  if (SOAK_PATH !== 'game') {
+    for (let i = 0; i < LOBBY_PLAYERS; i++) lobbyTokens.push(register('lob').token);
+  }
   let watched = null;
   if (WATCHERS > 0) {
     const players = [register('bca'), register('bcb')];
@@ -94,7 +102,7 @@ export function setup() {
     watched = { gameId, tokens: players.map((p) => p.token) };
   }
   // Every VU follows the same schedule, counted from here.
-  return { games, watched, start: Date.now() + 2000 };
+  return { games, watched, lobbyTokens, start: Date.now() + 2000 };
 }
 
 export default function (data) {
@@ -125,16 +133,19 @@ export default function (data) {
     const watching = !inLobby && data.watched !== null && slot < WATCHERS;
     let path = inLobby ? '/ws/lobby' : `/ws/${data.games[i % data.games.length]}`;
     if (watching) path = `/ws/${data.watched.gameId}`;
-    const s = { ws: null, timer: null, pingAt: null, open: false };
+    const s = { ws: null, timer: null, pingAt: null, open: false, opened: false };
     const begun = Date.now();
     const ws = new WebSocket(`${wsBase(i)}${path}`);
     s.ws = ws;
     sockets.push(s);
     ws.onopen = () => {
       s.open = true;
+      s.opened = true;
       opened.add(1);
       connectMs.add(Date.now() - begun);
+      if (inLobby) ws.send(JSON.stringify({ action: 'identify', token: data.lobbyTokens[i % data.lobbyTokens.length] }));
       const ping = () => {
+        if (!s.open) return;
         if (s.pingAt !== null) pongsMissing.add(1);
         s.pingAt = Date.now();
         ws.send('{"action":"ping"}');
@@ -159,15 +170,17 @@ export default function (data) {
     };
     ws.onerror = (e) => {
       if (ending) return;
-      if (!s.open) {
+      if (!s.opened) {
         openFailed.add(1);
         logError('soak_open', 'ws_open_failed', 0, null, e && e.error ? e.error : '');
       }
     };
     ws.onclose = () => {
+      const wasOpen = s.open;
+      s.open = false;
       if (s.timer) clearInterval(s.timer);
       s.timer = null;
-      if (!ending && s.open) {
+      if (!ending && wasOpen) {
         closedEarly.add(1);
         logError('soak', 'ws_closed_early', 0, null, '');
       }

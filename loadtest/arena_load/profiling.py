@@ -104,16 +104,19 @@ def strace_writes(pid, seconds, own_port, out_path):
 
 def perf_profile(seconds, out_dir, instance_pids):
     """Samples every CPU of the machine with `perf record` (cpu-clock, 499 Hz) for
-    `seconds` and writes three flat reports into out_dir: CPU by process, the hottest
-    symbols of the instances, and the hottest symbols of everything. Returns the
+    `seconds` and writes flat reports into out_dir: CPU by command (thread name: the
+    instances' threads are `tokio-rt-worker`), the instances' CPU by library and by
+    symbol (percentages of the instances' samples), and everything by symbol. Returns the
     report file names."""
     os.makedirs(out_dir, exist_ok=True)
     data = os.path.join(out_dir, "perf.data")
     subprocess.run(["perf", "record", "-a", "-e", "cpu-clock", "-F", "499", "-o", data, "--", "sleep", str(seconds)],
                    capture_output=True, check=True)
+    instances = ["--pid", ",".join(str(p) for p in instance_pids), "--percentage", "relative"]
     reports = {
-        "perf-by-process.txt": ["--sort", "comm,pid"],
-        "perf-instances.txt": ["--pid", ",".join(str(p) for p in instance_pids), "--sort", "dso,sym"],
+        "perf-by-process.txt": ["--sort", "comm"],
+        "perf-instances-by-dso.txt": instances + ["--sort", "dso"],
+        "perf-instances.txt": instances + ["--sort", "dso,sym"],
         "perf-all.txt": ["--sort", "comm,dso,sym"],
     }
     for name, extra in reports.items():
