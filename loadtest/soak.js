@@ -24,6 +24,7 @@
 // receiving it, for every watcher and move) and soak_broadcast_moves (moves played).
 
 import { WebSocket } from 'k6/experimental/websockets';
+import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import { TREND_STATS, VUS, body, countError, logError, post, register, summarize, wsBase } from './lib.js';
 
@@ -107,7 +108,8 @@ export function setup() {
 
 export default function (data) {
   const perVu = Math.ceil(SOCKETS / SOAK_VUS);
-  const first = (__VU - 1) * perVu;
+  // The index of this VU within the soak scenario (__VU also counts the broadcaster's VU).
+  const first = exec.scenario.iterationInTest * perVu;
   const last = Math.min(SOCKETS, first + perVu);
   const rampMs = RAMP_S * 1000;
   const end = data.start + rampMs + HOLD_S * 1000;
