@@ -10,7 +10,11 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e VUS=40 loadtest/ws_games.js
 //
 // Knobs: VUS (games in parallel, default 20), DURATION (default 60s), THINK_MS (pause
-// before answering a move, default 0), GAME_TIMEOUT_MS (default 30000).
+// before answering a move, default 0), GAME_TIMEOUT_MS (default 30000), MOVES_PER_GAME
+// (stop after that many moves and close both sockets; default 0 = play to the end),
+// NEW_PLAYERS (1: register two new players for every game instead of once per VU).
+// The runner's `lifecycle` scenario is this script with MOVES_PER_GAME=7 NEW_PLAYERS=1:
+// register two players, create and join a game, play 7 moves over WebSocket.
 //
 // Measures
 //   ws_move_to_opponent_ms  mover sends the move -> the opponent's socket receives the
@@ -33,6 +37,8 @@ import {
 
 const THINK_MS = parseInt(__ENV.THINK_MS || '0', 10);
 const GAME_TIMEOUT_MS = parseInt(__ENV.GAME_TIMEOUT_MS || '30000', 10);
+const MOVES_PER_GAME = parseInt(__ENV.MOVES_PER_GAME || '0', 10);
+const NEW_PLAYERS = __ENV.NEW_PLAYERS === '1';
 
 const toOpponent = new Trend('ws_move_to_opponent_ms', true);
 const ackMs = new Trend('ws_move_ack_ms', true);
@@ -56,7 +62,7 @@ export const options = {
 let players = null;
 
 export default function () {
-  if (players === null) players = { 1: register('wa'), 2: register('wb') };
+  if (players === null || NEW_PLAYERS) players = { 1: register('wa'), 2: register('wb') };
   const view = createAndJoin(players[1], players[2]);
   if (view === null) {
     sleep(0.5);
@@ -69,7 +75,8 @@ function playGame(view) {
   const gameId = view.game_id;
   const game = {
     sentAt: {}, // move number -> ms when the mover sent it
-    finalSeq: null,
+    // With MOVES_PER_GAME the game is left (still active) after that many moves.
+    finalSeq: MOVES_PER_GAME > 0 ? view.seq + MOVES_PER_GAME : null,
     moves: [],
     seqs: [],
     closed: false,
@@ -128,6 +135,7 @@ function playGame(view) {
   };
 
   const maybeMove = (s, event) => {
+    if (MOVES_PER_GAME > 0 && s.lastSeq >= view.seq + MOVES_PER_GAME) return;
     if (event.status === 'active' && event.next_player === s.seat) {
       if (THINK_MS > 0) setTimeout(() => sendMove(s), THINK_MS);
       else sendMove(s);

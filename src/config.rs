@@ -13,6 +13,8 @@ pub struct Config {
     pub hot: HotMode,
     /// Most database connections this instance opens.
     pub database_pool_size: u32,
+    /// Group commit of moves (`MOVE_BATCH_MAX`, `MOVE_WRITERS`).
+    pub move_batches: crate::cold::MoveBatches,
     /// Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis.
     pub redis_prefix: String,
     /// Sliding time-to-live of a game's hot state.
@@ -269,6 +271,7 @@ impl Config {
                 .unwrap_or_else(|| "sqlite://./data/connect4.db?mode=rwc".to_string()),
             hot: HotMode::from_lookup(&get)?,
             database_pool_size: parse(&get, "DATABASE_POOL_SIZE", crate::cold::DEFAULT_POOL_SIZE)?,
+            move_batches: move_batches(&get)?,
             redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "c4".to_string()),
             game_ttl: Duration::from_secs(parse(&get, "GAME_TTL_SECONDS", 86_400)?),
             bind: parse(&get, "BIND", IpAddr::from([0, 0, 0, 0]))?,
@@ -294,6 +297,16 @@ impl Config {
     pub fn is_cluster(&self) -> bool {
         self.hot != HotMode::Embedded
     }
+}
+
+fn move_batches(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::cold::MoveBatches, ConfigError> {
+    let default = crate::cold::MoveBatches::default();
+    Ok(crate::cold::MoveBatches {
+        max_moves: parse(get, "MOVE_BATCH_MAX", default.max_moves)?.max(1),
+        writers: parse(get, "MOVE_WRITERS", default.writers)?.max(1),
+    })
 }
 
 fn parse<T: std::str::FromStr>(
@@ -432,6 +445,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact(&self.database_url))
             .field("database_pool_size", &self.database_pool_size)
+            .field("move_batches", &self.move_batches)
             .field("hot", &self.hot)
             .field("redis_prefix", &self.redis_prefix)
             .field("game_ttl", &self.game_ttl)

@@ -460,8 +460,9 @@ fn app_page(path: &str, wants_page: bool) -> Option<&'static str> {
 
 async fn build_state(config: Config) -> Result<AppState, StartupError> {
     let metrics = Arc::new(Metrics::default());
-    let cold =
-        Cold::connect_with_pool(&config.database_url, config.database_pool_size.max(1)).await?;
+    let cold = Cold::connect_with_pool(&config.database_url, config.database_pool_size.max(1))
+        .await?
+        .with_move_batches(config.move_batches);
     let keys = Keys::new(&config.redis_prefix);
     let (hot, fanout): (Arc<dyn HotStore>, Arc<dyn Fanout>) = match &config.hot {
         HotMode::Redis { url } => {

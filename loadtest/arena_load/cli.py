@@ -3,8 +3,15 @@ that no acknowledged move was lost or doubled, and record the figures.
 
     python3 loadtest/run.py <scenario> [--instances N] [--duration 60s] [--vus N] ...
 
-Scenarios: rest_moves, ws_games, matchmaking, soak (k6 scripts in this folder) and
+Scenarios: rest_moves, ws_games, matchmaking, soak (k6 scripts in this folder),
+lifecycle (ws_games.js with two new players per game and 7 moves per game) and
 idle (no load: start-up-to-ready time, idle RSS, shutdown time).
+
+Every run that applies moves prints its headline, server CPU per move: the CPU time
+of the instances, nginx, Redis and this run's PostgreSQL processes over the steady
+window divided by the moves applied in it (k6 excluded), with its split by process;
+it is the first row of the report section and of the JSON result
+(<workdir>/results/<section>-<run id>.json).
 
 What one run does, in order:
   1. builds the release binary if it is missing (and copies it into the run folder, so
@@ -51,6 +58,9 @@ def build_parser():
                         "different instances; soak: spread over the instances) instead of through nginx")
     p.add_argument("--sockets", type=int, default=1000, help="soak: sockets to open (default 1000)")
     p.add_argument("--ramp", type=float, default=30, help="soak: seconds to open them (default 30)")
+    p.add_argument("--local-ips", type=int, default=0, metavar="N",
+                   help="k6 spreads its VUs over N loopback source addresses 127.0.0.2… (past the ~28,000 "
+                        "ephemeral ports of one address; soak with tens of thousands of sockets)")
     p.add_argument("--think-ms", type=int, default=0, help="pause before each move (default 0)")
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="extra k6 environment variable")
     p.add_argument("--server-env", action="append", default=[], metavar="K=V",
@@ -68,6 +78,9 @@ def build_parser():
                    help="trace instance i1's socket writes for SECONDS in the middle of the run and count them "
                         "per applied move, by peer (PostgreSQL, Redis, clients); strace slows the instance a lot: "
                         "use a separate, lightly loaded run")
+    p.add_argument("--perf", type=float, default=0, metavar="SECONDS",
+                   help="sample the whole machine with `perf record` for SECONDS in the middle of the run; flat "
+                        "reports (by process, the instances' symbols, everything) go to <workdir>/profiles/<run>/")
     p.add_argument("--pg-sslmode", default=None, metavar="MODE",
                    help="append ?sslmode=MODE to the instances' DATABASE_URL (e.g. disable; default: none given, "
                         "so the driver's default, prefer, applies)")

@@ -1,6 +1,7 @@
 """CPU and memory of processes from /proc: per-process times, machine load, the sampler thread."""
 
 import os
+import re
 import threading
 import time
 
@@ -62,6 +63,26 @@ def pids_named(name):
                     pids.append(int(entry))
         except OSError:
             pass
+    return pids
+
+
+CLIENT_BACKEND = re.compile(r"\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]|autovacuum worker")
+
+
+def postgres_pids_of(db):
+    """The PostgreSQL processes working for database `db`: its client backends and
+    autovacuum workers, plus the server-wide ones (postmaster, WAL writer, checkpointer,
+    ...), but not the backends of other databases — other work on the machine (test
+    suites on the same server) stays out of this run's figures."""
+    pids = []
+    for pid in pids_named("postgres"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if db in cmdline or not CLIENT_BACKEND.search(cmdline):
+            pids.append(pid)
     return pids
 
 

@@ -100,3 +100,28 @@ def strace_writes(pid, seconds, own_port, out_path):
                 peer = f"other:{remote}"
             counts[peer] = counts.get(peer, 0) + 1
     return counts
+
+
+def perf_profile(seconds, out_dir, instance_pids):
+    """Samples every CPU of the machine with `perf record` (cpu-clock, 499 Hz) for
+    `seconds` and writes flat reports into out_dir: CPU by command (thread name: the
+    instances' threads are `tokio-rt-worker`), the instances' CPU by library and by
+    symbol (percentages of the instances' samples), and everything by symbol. Returns the
+    report file names."""
+    os.makedirs(out_dir, exist_ok=True)
+    data = os.path.join(out_dir, "perf.data")
+    subprocess.run(["perf", "record", "-a", "-e", "cpu-clock", "-F", "499", "-o", data, "--", "sleep", str(seconds)],
+                   capture_output=True, check=True)
+    instances = ["--pid", ",".join(str(p) for p in instance_pids), "--percentage", "relative"]
+    reports = {
+        "perf-by-process.txt": ["--sort", "comm"],
+        "perf-instances-by-dso.txt": instances + ["--sort", "dso"],
+        "perf-instances.txt": instances + ["--sort", "dso,sym"],
+        "perf-all.txt": ["--sort", "comm,dso,sym"],
+    }
+    for name, extra in reports.items():
+        with open(os.path.join(out_dir, name), "w") as f:
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "--percent-limit", "0.3"] + extra,
+                           stdout=f, stderr=subprocess.DEVNULL)
+    os.remove(data)
+    return [os.path.join(out_dir, name) for name in reports]

@@ -1,10 +1,11 @@
 """Formatting figures and writing a run's section into docs/PERFORMANCE.md."""
 
+import json
 import os
 import re
 import subprocess
 
-from .common import REPO, REPORT, SetupError
+from .common import REPO, REPORT, SERVER_GROUPS, SetupError
 
 RUNS_BEGIN = "<!-- loadtest runs: begin (sections below are rewritten by loadtest/run.py) -->"
 RUNS_END = "<!-- loadtest runs: end -->"
@@ -111,6 +112,8 @@ def command_line(args):
         parts += [f"--sockets {args.sockets}", f"--ramp {args.ramp:g}"]
     if args.think_ms:
         parts.append(f"--think-ms {args.think_ms}")
+    if args.local_ips:
+        parts.append(f"--local-ips {args.local_ips}")
     if args.scenario == "idle":
         parts.append(f"--idle-seconds {args.idle_seconds:g}")
     if args.server_nodelay:
@@ -119,6 +122,8 @@ def command_line(args):
         parts.append(f"--pg-sslmode {args.pg_sslmode}")
     if args.strace:
         parts.append(f"--strace {args.strace:g}")
+    if args.perf:
+        parts.append(f"--perf {args.perf:g}")
     if args.profile_redis:
         parts.append(f"--profile-redis {args.profile_redis:g}")
     if args.nginx_workers != 1:
@@ -127,3 +132,41 @@ def command_line(args):
     if args.label:
         parts.append(f"--label {args.label}")
     return " ".join(parts)
+
+
+def server_cpu_per_move(procs, instance_names, moves_per_s):
+    """The headline: milliseconds of server CPU (instances, nginx, Redis, this run's
+    PostgreSQL processes; k6 excluded) per move, from the steady window's CPU averages
+    and move rate, with its split by process. None without moves."""
+    if not moves_per_s:
+        return None
+    usage = dict(procs)
+    split = {}
+    for name in list(instance_names) + list(SERVER_GROUPS):
+        u = usage.get(name)
+        if u:
+            split[name] = 10.0 * u["cpu_avg"] / moves_per_s  # (cpu % / 100) s per s / moves per s, in ms
+    instances = sum(split.get(name, 0.0) for name in instance_names)
+    return {"total_ms": sum(split.values()), "instances_ms": instances, "split_ms": split,
+            "moves_per_s": moves_per_s}
+
+
+def headline_text(headline):
+    parts = [f"instances {headline['instances_ms']:.3f}"]
+    parts += [f"{name} {ms:.3f}" for name, ms in headline["split_ms"].items() if not re.fullmatch(r"i\d+", name)]
+    return f"{headline['total_ms']:.3f} ms ({', '.join(parts)})"
+
+
+def write_result(workdir, key, run_id, ctx, status):
+    """The run's figures as JSON (results/<section>-<run id>.json under the work folder)."""
+    folder = os.path.join(workdir, "results")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{key}-{run_id}.json")
+    result = {"section": key, "run_id": run_id, "status": status, "when": ctx.get("when"),
+              "commit": ctx.get("commit"), "command": ctx.get("command"), "title": ctx.get("title"),
+              "server_cpu_per_move": ctx.get("headline"), "throughput_moves_per_s": ctx.get("throughput"),
+              "rows": dict(ctx.get("rows", [])), "processes": {name: u for name, u in ctx.get("procs", []) if u},
+              "verification": ctx.get("verification"), "load": ctx.get("load")}
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1, default=str)
+    return path

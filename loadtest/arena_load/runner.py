@@ -9,8 +9,8 @@ import uuid
 from .clients import psql, redis_delete_prefix
 from .cluster import Instance, Nginx, ensure_binary, newest_source_mtime, raise_nofile
 from .common import BINARY, HERE, K6_SCENARIOS, PG, REDIS, REPO, SetupError, log
-from .procstats import Sampler, pids_named, wait_for_quiet
-from .report import command_line, fmt, git_commit, render_section, update_report
+from .procstats import Sampler, pids_named, postgres_pids_of, wait_for_quiet
+from .report import command_line, fmt, git_commit, headline_text, render_section, update_report, write_result
 from .scenarios import run_idle, run_k6
 from .verify import log_findings
 
@@ -44,6 +44,7 @@ def run(args):
             log(f"machine still busy ({busy:.0f} % CPU) after {args.quiet_wait:.0f} s; running anyway")
     psql(f'create database "{db}"')
     status = 2
+    ctx_headline = None
     try:
         server_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
         server_env.update({
@@ -95,6 +96,7 @@ def run(args):
                       for inst in instances}
             groups["nginx"] = nginx.pids
             groups["redis-server"] = lambda: pids_named("redis-server")
+            groups["postgres (this run)"] = lambda: postgres_pids_of(db)
             groups["postgres (all)"] = lambda: pids_named("postgres")
             k6_holder = {}
             groups["k6"] = lambda: [k6_holder["pid"]] if "pid" in k6_holder else []
@@ -130,6 +132,9 @@ def run(args):
             ctx["notes"].append(f"Instances that exited non-zero after SIGTERM: {', '.join(bad_exit)}.")
             status = max(status, 1)
         section_key = f"{args.scenario}-{args.instances}i" + (f"-{args.label}" if args.label else "")
+        ctx_headline = ctx.get("headline")
+        result_file = write_result(args.workdir, section_key, run_id, ctx, status)
+        log(f"result (JSON) written to {result_file}")
         if not args.no_report:
             update_report(section_key, render_section(section_key, ctx))
             log(f"docs/PERFORMANCE.md section {section_key} updated")
@@ -153,5 +158,7 @@ def run(args):
                 log(f"logs of the failed run kept in {run_dir}")
         else:
             log(f"kept: database {db}, Redis keys {prefix}*, folder {run_dir}")
+    if ctx_headline:
+        log(f"server CPU per move: {headline_text(ctx_headline)}")
     log("PASSED" if status == 0 else "FAILED")
     return status

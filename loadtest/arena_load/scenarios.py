@@ -6,10 +6,10 @@ import subprocess
 import time
 
 from .clients import http_get, pg_db_stats, redis_commandstats
-from .common import HERE, log
+from .common import HERE, MOVE_SCENARIOS, SCRIPT_OF, log
 from .metrics import histogram_quantiles, parse_metrics
-from .profiling import redis_client_ports, redis_monitor, strace_writes
-from .report import counter, fmt, parse_duration, trend
+from .profiling import perf_profile, redis_client_ports, redis_monitor, strace_writes
+from .report import counter, fmt, headline_text, parse_duration, server_cpu_per_move, trend
 from .verify import read_console, verify_matches, verify_moves
 
 
@@ -54,13 +54,15 @@ def run_idle(args, instances, sampler, ctx):
 
 def run_k6(args, k6, k6_holder, instances, nginx, sampler, run_dir, db, prefix, audit_dir, binary, ctx):
     duration_s = parse_duration(args.duration)
-    script = os.path.join(HERE, f"{args.scenario}.js")
+    script_name, fixed_env = SCRIPT_OF.get(args.scenario, (args.scenario, {}))
+    script = os.path.join(HERE, f"{script_name}.js")
     summary_file = os.path.join(run_dir, "k6-summary.json")
     console_file = os.path.join(run_dir, "k6-console.jsonl")
     base_url = f"http://127.0.0.1:{nginx.port}"
     k6_env = dict(os.environ)
     k6_env.update({"BASE_URL": base_url, "DURATION": args.duration, "SUMMARY_FILE": summary_file,
                    "THINK_MS": str(args.think_ms), "K6_NO_USAGE_REPORT": "true"})
+    k6_env.update(fixed_env)
     if args.vus:
         k6_env["VUS"] = str(args.vus)
     if args.direct:
@@ -80,7 +82,7 @@ def run_k6(args, k6, k6_holder, instances, nginx, sampler, run_dir, db, prefix, 
         k, _, v = item.partition("=")
         k6_env[k] = v
     ctx["via_nginx"] = not (args.direct and args.scenario == "soak") and args.scenario != "abuse"
-    if args.direct and args.scenario == "ws_games":
+    if args.direct and args.scenario in ("ws_games", "lifecycle"):
         ctx["where_text"] = (" behind nginx for REST; the two sockets of each game connect directly to two different "
                              "instances" if len(instances) > 1 else ", sockets connect directly")
     elif args.direct and args.scenario == "soak":
@@ -91,6 +93,8 @@ def run_k6(args, k6, k6_holder, instances, nginx, sampler, run_dir, db, prefix, 
     metrics_before = [parse_metrics(http_get(i.port, "/metrics")[1]) for i in instances]
     sampler.start()
     cmd = [k6, "run", "--quiet", "--log-format", "raw", "--console-output", console_file, script]
+    if args.local_ips:
+        cmd[2:2] = ["--local-ips", f"127.0.0.2-127.0.0.{args.local_ips + 1}"]
     log("k6: " + " ".join(cmd))
     t_start = time.time()
     proc = subprocess.Popen(cmd, env=k6_env, cwd=HERE)
@@ -121,6 +125,14 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
                                               os.path.join(run_dir, "strace.txt"))
             after = parse_metrics(http_get(first.port, "/metrics")[1])
             profile["traced_moves"] = after.get("c4_moves_applied_total", 0) - before.get("c4_moves_applied_total", 0)
+    if args.perf and args.scenario != "soak":
+        try:
+            proc.wait(timeout=max(5.0, duration_s / 2 - args.perf / 2))
+        except subprocess.TimeoutExpired:
+            out_dir = os.path.join(args.workdir, "profiles", os.path.basename(run_dir))
+            files = perf_profile(args.perf, out_dir, [i.proc.pid for i in instances])
+            log("perf reports: " + ", ".join(files))
+            ctx["notes"].append(f"perf profile ({args.perf:g} s, whole machine): `{out_dir}`.")
     if args.profile_redis and args.scenario != "soak":
         # Wait for the middle of the run, then record MONITOR.
         wait = max(5.0, duration_s / 2 - args.profile_redis / 2)
@@ -136,6 +148,7 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
             profile["connections"] = len(ports)
     k6_code = proc.wait()
     t_end = time.time()
+    ctx["load"] = os.getloadavg()
     log(f"k6 exited with {k6_code} after {t_end - t_start:.1f} s")
     metrics_after_text = [http_get(i.port, "/metrics")[1] for i in instances]
     metrics_after = [parse_metrics(t) for t in metrics_after_text]
@@ -162,11 +175,12 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
     series = sampler.rate_series("c4_moves_applied_total", w0, w1)
     rows = ctx["rows"]
     procs = [(i.name, sampler.usage(i.name, w0, w1)) for i in instances]
-    procs += [(name, sampler.usage(name, w0, w1)) for name in ("nginx", "redis-server", "postgres (all)", "k6",
-                                                                "machine (all processes)")]
+    procs += [(name, sampler.usage(name, w0, w1)) for name in ("nginx", "redis-server", "postgres (this run)",
+                                                                "postgres (all)", "k6", "machine (all processes)")]
     machine = sampler.usage("machine (all processes)", w0, w1)
     if machine:
-        ours = sum(u["cpu_avg"] for name, u in procs if u and not name.startswith("machine"))
+        ours = sum(u["cpu_avg"] for name, u in procs
+                   if u and not name.startswith("machine") and name != "postgres (this run)")
         procs.append(("other processes", {"cpu_avg": max(0.0, machine["cpu_avg"] - ours), "cpu_peak": None,
                                           "rss_avg": 0.0, "rss_max": 0.0}))
     ctx["procs"] = procs
@@ -183,7 +197,7 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
     server_q = histogram_quantiles(metrics_after, "c4_move_latency_seconds")
     server_q_before = histogram_quantiles(metrics_before, "c4_move_latency_seconds")
 
-    if args.scenario in ("rest_moves", "ws_games"):
+    if args.scenario in MOVE_SCENARIOS:
         acked = counter(summary, "moves_acked")
         steady = [r for _, r in series]
         mean_rate = sum(steady) / len(steady) if steady else None
@@ -249,6 +263,11 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
                          ", ".join(f"{peer} {count / n:.2f}" for peer, count in
                                    sorted(profile["writes"].items(), key=lambda kv: -kv[1]))))
         ctx["throughput"] = mean_rate
+        headline = server_cpu_per_move(procs, [i.name for i in instances], mean_rate)
+        if headline:
+            ctx["headline"] = headline
+            rows.insert(0, ("**server CPU per move** (instances + nginx + Redis + this run's PostgreSQL processes, "
+                            "k6 excluded; steady-window CPU ÷ moves/s)", headline_text(headline)))
     elif args.scenario == "matchmaking":
         for name, label in (("mm_join_ms", "`POST /matchmaking/join`"), ("mm_status_ms", "`GET /matchmaking/status`"),
                             ("mm_time_to_match_ms", "join → matched")):
@@ -275,6 +294,14 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
         t = trend(summary, "soak_connect_ms")
         if t:
             rows.append(("socket open (handshake) p50 / p99 (ms)", f"{fmt(t['med'], 1)} / {fmt(t['p(99)'], 1)}"))
+        t = trend(summary, "soak_broadcast_ms")
+        if t:
+            played = counter(summary, "soak_broadcast_moves")
+            watchers = next((e.split("=", 1)[1] for e in args.env if e.startswith("WATCHERS=")), "?")
+            rows.append(("broadcast of a move to the watchers of one game: deliveries received / expected "
+                         "(moves × watchers)", f"{fmt(int(t['count']))} / {fmt(played)} × {watchers}"))
+            rows.append(("… move time on the server → a watcher receives it, p50 / p95 / p99 / max (ms)",
+                         f"{fmt(t['med'], 1)} / {fmt(t['p(95)'], 1)} / {fmt(t['p(99)'], 1)} / {fmt(t['max'], 0)}"))
         for inst in instances:
             u = sampler.usage(inst.name, w0, w1)
             if u:
@@ -308,12 +335,16 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
                 rows.append((f"{inst.name} RSS: before / peak / settled at the end (MiB)",
                              f"{fmt(u['rss_start'])} / {fmt(u['rss_max'])} / {fmt(u['rss_end'])}"))
     rows.append(("errors (client-side, by where:code)", err_text))
+    rows.append(("machine load average 1 / 5 / 15 min when the load ended (`uptime`)",
+                 " / ".join(f"{x:.2f}" for x in ctx["load"])))
     if http_failed:
         rows.append(("HTTP requests failed (k6 `http_req_failed`)",
                      f"{http_failed.get('passes', 0)} of {http_failed.get('passes', 0) + http_failed.get('fails', 0)}"))
     if rejected:
         rows.append(("moves refused by the servers (`c4_moves_rejected_total`)", fmt(int(rejected))))
-    ctx["title"] = {"rest_moves": "REST moves", "ws_games": "WebSocket games", "matchmaking": "Matchmaking bursts",
+    ctx["title"] = {"rest_moves": "REST moves", "ws_games": "WebSocket games",
+                    "lifecycle": "Full lifecycle (register two, create, join, 7 WebSocket moves)",
+                    "matchmaking": "Matchmaking bursts",
                     "soak": "WebSocket connection soak",
                     "abuse": "Abuse: log-in flood and upgrade burst"}[args.scenario] + \
         f", {args.instances} instance(s)" + (f", {args.vus} VUs" if args.vus else "") + \
@@ -326,7 +357,7 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
     def after_stop():
         # The instances are stopped: audit logs are flushed and synced.
         result_status = 0
-        if args.scenario in ("rest_moves", "ws_games"):
+        if args.scenario in MOVE_SCENARIOS:
             v = verify_moves(acks, db, audit_dir, binary)
             text = (f"{'PASSED' if v['ok'] else 'FAILED'} — {fmt(v['acked_moves'])} acknowledged moves in "
                     f"{fmt(v['acked_games'])} games: missing in PostgreSQL {v['acked_missing_in_db']}, duplicated in "

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::{
     entities::{game, player, rating, stored_move},
+    move_writer::{insert_one, MoveRow},
     Cold, ColdError,
 };
 use crate::game::{score_of, EndReason, GameStatus, Seat, SeatResult, Settlement};
@@ -164,41 +165,18 @@ impl Cold {
     /// row on PostgreSQL so a concurrent settlement (which locks it for update and
     /// counts the moves) either sees this move or makes this insert find no active game.
     pub async fn insert_move(&self, new: NewMove<'_>) -> Result<(), ColdError> {
-        let backend = self.db.get_database_backend();
-        let (sql, share) = match backend {
-            DbBackend::Postgres => (
-                "INSERT INTO moves (game_id, move_number, player_seat, player_id, \"column\", \"row\", created_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7 FROM games WHERE id = $1 AND status = $8",
-                " FOR SHARE",
-            ),
-            _ => (
-                "INSERT INTO moves (game_id, move_number, player_seat, player_id, \"column\", \"row\", created_at) \
-                 SELECT ?, ?, ?, ?, ?, ?, ? FROM games WHERE id = ? AND status = ?",
-                "",
-            ),
+        let row = MoveRow {
+            game_id: new.game_id.to_string(),
+            move_number: new.move_number as i32,
+            player_seat: i16::from(new.seat.number()),
+            player_id: new.player_id,
+            column: i16::from(new.column),
+            row: i16::from(new.row),
+            created_at: new.now,
         };
-        let mut values: Vec<sea_orm::Value> = vec![
-            new.game_id.into(),
-            (new.move_number as i32).into(),
-            i16::from(new.seat.number()).into(),
-            new.player_id.into(),
-            i16::from(new.column).into(),
-            i16::from(new.row).into(),
-            new.now.into(),
-        ];
-        if backend != DbBackend::Postgres {
-            values.push(new.game_id.into());
-        }
-        values.push(GameStatus::Active.as_str().into());
-        let statement = Statement::from_sql_and_values(backend, format!("{sql}{share}"), values);
-        let inserted = self.db.execute_raw(statement).await?;
-        if inserted.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(ColdError::Stale(format!(
-                "game {} is not active; move {} not stored",
-                new.game_id, new.move_number
-            )))
+        match &self.moves {
+            Some(writer) => writer.store(row).await,
+            None => insert_one(&self.db, &row).await,
         }
     }
 

@@ -16,6 +16,7 @@
 mod anchors;
 pub mod entities;
 mod games;
+mod move_writer;
 mod players;
 mod profiles;
 
@@ -29,6 +30,7 @@ use sea_orm::{
 
 pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
 pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
+pub use move_writer::MoveBatches;
 pub use players::{Credentials, LeaderboardRow, Player};
 pub use profiles::HeadToHead;
 
@@ -68,6 +70,9 @@ pub struct Cold {
     db: DatabaseConnection,
     /// Serializes settlements on SQLite (see [`Cold::finish_game`]); `None` on PostgreSQL.
     settle_serial: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// The group-commit writer of moves (PostgreSQL, unless turned off); `None`: one
+    /// statement per move.
+    moves: Option<move_writer::MoveWriter>,
 }
 
 impl Cold {
@@ -109,7 +114,11 @@ impl Cold {
                 .await?;
         }
         let settle_serial = url.starts_with("sqlite").then(Default::default);
-        let cold = Cold { db, settle_serial };
+        let cold = Cold {
+            db,
+            settle_serial,
+            moves: None,
+        };
         cold.migrate().await?;
         Ok(cold)
     }
@@ -128,6 +137,15 @@ impl Cold {
         Migrator::up(&txn, None).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Stores moves through one group-commit writer ([`MoveBatches`]) on PostgreSQL;
+    /// SQLite, a single writer anyway, and `max_moves` 1 keep one statement per move.
+    pub fn with_move_batches(mut self, batches: MoveBatches) -> Cold {
+        if self.db.get_database_backend() == DbBackend::Postgres && batches.max_moves > 1 {
+            self.moves = Some(move_writer::MoveWriter::start(self.db.clone(), batches));
+        }
+        self
     }
 
     /// A cheap round trip, for readiness checks.

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use connect4_arena::{
-    cold::{Cold, ColdError, FinishRecord, NewGame, NewMove},
+    cold::{Cold, ColdError, FinishRecord, MoveBatches, NewGame, NewMove},
     game::{EndReason, GameStatus, Seat},
 };
 
@@ -140,6 +140,75 @@ async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
             "{name}"
         );
     }
+}
+
+#[tokio::test]
+async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
+    let (url, _guard) = fresh_postgres_database_guarded().await;
+    let cold = Cold::connect(&url)
+        .await
+        .expect("postgres")
+        .with_move_batches(MoveBatches {
+            max_moves: 64,
+            writers: 1,
+        });
+    let ids: Vec<String> = (0..24).map(|n| format!("batch{n}")).collect();
+    let mut players = Vec::new();
+    for id in &ids {
+        players.push(game_between(&cold, id).await.0);
+    }
+    // A game nobody joined (not active), and a move number one game already holds.
+    let host = cold
+        .create_player(&unique_name("host"), None, 1200, Utc::now())
+        .await
+        .unwrap();
+    cold.insert_game(NewGame {
+        id: "waiting",
+        player1_id: host.id,
+        player2_id: None,
+        move_time_limit_secs: 60,
+        rematch_of: None,
+        now: Utc::now(),
+    })
+    .await
+    .unwrap();
+    let first_move = |game_id, player_id| NewMove {
+        game_id,
+        move_number: 1,
+        seat: Seat::One,
+        player_id,
+        column: 3,
+        row: 5,
+        now: Utc::now(),
+    };
+    cold.insert_move(first_move(&ids[0], players[0]))
+        .await
+        .unwrap();
+
+    let mut writes: Vec<_> = ids
+        .iter()
+        .zip(&players)
+        .map(|(id, &player)| cold.insert_move(first_move(id, player)))
+        .collect();
+    writes.push(cold.insert_move(first_move("waiting", host.id)));
+    let answers = futures_util::future::join_all(writes).await;
+
+    assert!(
+        matches!(answers[0], Err(ColdError::Duplicate(_))),
+        "{:?}",
+        answers[0]
+    );
+    for (id, answer) in ids.iter().zip(&answers).skip(1) {
+        assert!(answer.is_ok(), "{id}: {answer:?}");
+        assert_eq!(cold.moves(id).await.unwrap().len(), 1, "{id}");
+    }
+    assert!(
+        matches!(answers[24], Err(ColdError::Stale(_))),
+        "{:?}",
+        answers[24]
+    );
+    assert!(cold.moves("waiting").await.unwrap().is_empty());
+    assert_eq!(cold.moves(&ids[0]).await.unwrap().len(), 1);
 }
 
 /// Stores `columns` as moves of `game_id`, seats alternating from seat one.
