@@ -167,6 +167,8 @@ async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
         player1_id: host.id,
         player2_id: None,
         move_time_limit_secs: 60,
+        rated: true,
+        colour: "first",
         rematch_of: None,
         now: Utc::now(),
     })
