@@ -396,6 +396,15 @@ async fn a_game_against_the_bot_plays_on_from_a_given_position() {
         "the bot answered: {view}"
     );
     assert_stored_from(&spec, &node, game_id, &[3, 3, 3, 3], [bot_id, player.id]).await;
+
+    // `verify` finds the audit log and the moves table in agreement.
+    let report = verify_audit(&spec).await;
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|finding| format!("{}: {}", finding.place, finding.reason))
+        .collect();
+    assert!(report.is_clean(), "{problems:?}");
 }
 
 #[tokio::test]
