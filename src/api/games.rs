@@ -25,7 +25,8 @@ pub struct CreateGameRequest {
     pub colour: Option<Colour>,
     /// Who to play: absent for a game that waits for a person; `{"bot": "easy"}`
     /// (or `medium`, `perfect`) for a game against the computer that starts at once,
-    /// the caller in seat 1. Bot games are unrated unless the server says otherwise.
+    /// the caller in seat 1 (seat 2 after an odd-length `start_from`). Bot games are
+    /// unrated unless the server says otherwise.
     pub opponent: Option<Opponent>,
     /// Against the computer only: the columns (0–6) of the moves of the position to play
     /// on from, a legal game not yet over (at most 41 moves; else 422

@@ -109,11 +109,12 @@ impl Games {
     }
 
     /// Starts a game of `player` against the computer opponent `bot`; it changes
-    /// ratings only if `rated`. The game starts from the position after the moves
-    /// `start_from` (empty: the empty board), each played as the seat to move through
-    /// the move pipeline (queueing no bot turn: the bot never has the move until the
-    /// caller moves); `player` takes the side to move there (seat one after an even
-    /// number of moves), the bot the other seat.
+    /// ratings only if `choices.rated` (unrated when absent; `colour` does not apply).
+    /// The game starts from the position after the moves `start_from` (empty: the empty
+    /// board), each played as the seat to move through the move pipeline (queueing no
+    /// bot turn: the bot never has the move until the caller moves); `player` takes the
+    /// side to move there (seat one after an even number of moves), the bot the other
+    /// seat.
     pub(super) async fn open_against(
         &self,
         player: &Player,
