@@ -25,8 +25,14 @@ pub struct CreateGameRequest {
     pub colour: Option<Colour>,
     /// Who to play: absent for a game that waits for a person; `{"bot": "easy"}`
     /// (or `medium`, `perfect`) for a game against the computer that starts at once,
-    /// the caller in seat 1. Bot games are unrated unless the server says otherwise.
+    /// the caller in seat 1 (seat 2 after an odd-length `start_from`). Bot games are
+    /// unrated unless the server says otherwise.
     pub opponent: Option<Opponent>,
+    /// Against the computer only: the columns (0–6) of the moves of the position to play
+    /// on from, a legal game not yet over (at most 41 moves; else 422
+    /// `invalid_move_list`). The caller takes the side to move there (seat 1 after an
+    /// even number of moves, else seat 2), the bot the other seat.
+    pub start_from: Option<Vec<i64>>,
 }
 
 /// The opponent of a new game.
@@ -105,8 +111,16 @@ impl GamesApi {
             Some(Opponent { bot }) => {
                 let level = BotLevel::parse(bot)
                     .ok_or_else(|| ServiceError::UnknownBotLevel(bot.clone()))?;
+                let start_from = start_columns(body.start_from.as_deref().unwrap_or_default())?;
                 let limit = body.move_time_limit_secs;
-                self.state.bots.start_game(&player, level, limit).await?
+                let bots = &self.state.bots;
+                bots.start_game(&player, level, limit, &start_from).await?
+            }
+            None if body.start_from.is_some() => {
+                return Err(ServiceError::InvalidParameter(
+                    "start_from needs an opponent (a bot)".into(),
+                )
+                .into())
             }
             None => {
                 let choices = GameChoices {
@@ -269,4 +283,15 @@ impl GamesApi {
         let game_id = GameId::parse(&id.0)?;
         Ok(Json(self.state.views.game_moves(&game_id).await?))
     }
+}
+
+/// The columns of a starting position, each 0 to 6 (its legality is the service's to check).
+fn start_columns(columns: &[i64]) -> Result<Vec<u8>, ServiceError> {
+    columns
+        .iter()
+        .map(|&column| u8::try_from(column).ok().filter(|&c| c < 7))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| {
+            ServiceError::InvalidMoveList("every move must be a column from 0 to 6".into())
+        })
 }

@@ -286,7 +286,6 @@ impl Board {
     }
 
     /// True once the game has been won or drawn.
-    #[cfg(test)]
     pub fn is_over(&self) -> bool {
         self.outcome != Outcome::InProgress
     }

@@ -22,7 +22,12 @@ use std::{
 
 use tokio::sync::{mpsc, Semaphore};
 
-use super::{domain::GameId, games::Games, views::GameView, Drain, ServiceError, ServiceResult};
+use super::{
+    domain::GameId,
+    games::{GameChoices, Games},
+    views::GameView,
+    Drain, ServiceError, ServiceResult,
+};
 use crate::{
     cold::{Cold, Player},
     config::BotSettings,
@@ -110,24 +115,25 @@ impl Bots {
         Ok(player)
     }
 
-    /// Starts a game of `player` (seat one) against the bot of `level`.
+    /// Starts a game of `player` against the bot of `level`, from the position after the
+    /// moves `start_from` (empty: the empty board, `player` in seat one); see
+    /// [`Games::open_against`].
     pub async fn start_game(
         &self,
         player: &Player,
         level: BotLevel,
         move_time_limit_secs: Option<u32>,
+        start_from: &[u8],
     ) -> ServiceResult<GameView> {
         let bot = self.account(level).await?;
-        let view = self
-            .games
-            .open_against(
-                player,
-                &bot,
-                move_time_limit_secs,
-                self.settings.games_rated,
-            )
-            .await?;
-        Ok(view)
+        let choices = GameChoices {
+            move_time_limit_secs,
+            rated: Some(self.settings.games_rated),
+            colour: None,
+        };
+        self.games
+            .open_against(player, &bot, choices, start_from)
+            .await
     }
 
     /// Plays the queued bot turns until the instance drains (once per instance).

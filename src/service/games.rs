@@ -21,7 +21,7 @@ use crate::{
     audit::{AuditEvent, AuditLog},
     cold::{Cold, ColdError, NewGame, Player},
     config::MOVE_TIME_LIMIT_RANGE,
-    game::{EndReason, GameStatus, Seat},
+    game::{Board, Column, EndReason, GameStatus, Seat},
     hot::Keys,
     telemetry::Metrics,
 };
@@ -108,30 +108,41 @@ impl Games {
         Ok(state.view())
     }
 
-    /// Starts a game of `player` (seat one) against the computer opponent `bot`; it
-    /// changes ratings only if `rated`.
+    /// Starts a game of `player` against the computer opponent `bot`; it changes
+    /// ratings only if `choices.rated` (unrated when absent; `colour` does not apply).
+    /// The game starts from the position after the moves `start_from` (empty: the empty
+    /// board), each played as the seat to move through the move pipeline (queueing no
+    /// bot turn: the bot never has the move until the caller moves); `player` takes the
+    /// side to move there (seat one after an even number of moves), the bot the other
+    /// seat.
     pub(super) async fn open_against(
         &self,
         player: &Player,
         bot: &Player,
-        move_time_limit_secs: Option<u32>,
-        rated: bool,
+        choices: GameChoices,
+        start_from: &[u8],
     ) -> ServiceResult<GameView> {
+        check_start_position(start_from)?;
         let options = GameOptions {
-            move_time_limit_secs: self.move_time_limit(move_time_limit_secs)?,
-            rated,
+            move_time_limit_secs: self.move_time_limit(choices.move_time_limit_secs)?,
+            rated: choices.rated.unwrap_or(false),
             colour: Colour::First,
         };
-        let state = self
-            .open_game(
-                &GameId::random(),
-                player.into(),
-                Some(bot.into()),
-                options,
-                None,
-            )
+        let seats = match start_from.len() % 2 {
+            0 => [player, bot],
+            _ => [bot, player],
+        };
+        let id = GameId::random();
+        let first = seats[0].into();
+        let mut state = self
+            .open_game(&id, first, Some(seats[1].into()), options, None)
             .await?;
-        self.bot_turn_if_owed(&state);
+        for (index, &column) in start_from.iter().enumerate() {
+            let column = Column::new(i64::from(column))?;
+            state = self
+                .play_start_move(&id, seats[index % 2], index, column)
+                .await?;
+        }
         Ok(state.view())
     }
 
@@ -305,4 +316,19 @@ impl Games {
 
 fn no_longer_waiting(game_id: &GameId) -> ColdError {
     ColdError::Stale(format!("game {game_id} is no longer waiting"))
+}
+
+/// Refuses a starting position that is not a legal game still being played (at most
+/// 41 moves, each a column from 0 to 6 with room, none after the game was won).
+fn check_start_position(moves: &[u8]) -> ServiceResult<()> {
+    let refused = |why: String| Err(ServiceError::InvalidMoveList(why));
+    match Board::from_moves(moves) {
+        Err((index, error)) => refused(format!(
+            "move {} (column {}): {error}",
+            index + 1,
+            moves[index]
+        )),
+        Ok(board) if board.is_over() => refused("the position is already over".into()),
+        Ok(_) => Ok(()),
+    }
 }

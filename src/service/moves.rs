@@ -87,13 +87,29 @@ impl Games {
         }
     }
 
+    /// Applies the move under the game's lock, then queues the bot's turn if the move
+    /// gave it one.
     async fn play_locked(
+        &self,
+        tx: GameTx<'_>,
+        player: &Player,
+        claimed_seat: Option<i64>,
+        column: Column,
+    ) -> ServiceResult<MoveEvent> {
+        let (event, state) = self.apply_move(tx, player, claimed_seat, column).await?;
+        self.bot_turn_if_owed(&state);
+        Ok(event)
+    }
+
+    /// The move pipeline under the game's lock: validate, store the move, settle the game
+    /// if it ended, audit, commit. Answers the move's event and the state committed.
+    async fn apply_move(
         &self,
         mut tx: GameTx<'_>,
         player: &Player,
         claimed_seat: Option<i64>,
         column: Column,
-    ) -> ServiceResult<MoveEvent> {
+    ) -> ServiceResult<(MoveEvent, GameState)> {
         let mut board = tx.state.board();
         let seat = check_move(&tx.state, player.id, claimed_seat)?;
         let placement = board.play_as(seat, column)?;
@@ -144,8 +160,26 @@ impl Games {
         let event = state.move_event(&placement, player.id, &board);
         let (broadcasts, audit) = move_messages(&state, &placement, &event, player, ratings);
         tx.commit(&state, broadcasts, audit).await?;
-        self.bot_turn_if_owed(&state);
-        Ok(event)
+        Ok((event, state))
+    }
+
+    /// Plays move `index` of the position a game against the computer starts from, for
+    /// `mover` (the seat to move), through the move pipeline like any move; no bot turn
+    /// is queued until the whole position stands. Refused if the game has moved on.
+    pub(super) async fn play_start_move(
+        &self,
+        game_id: &GameId,
+        mover: &Player,
+        index: usize,
+        column: Column,
+    ) -> ServiceResult<GameState> {
+        let tx = self.store.begin(game_id).await?;
+        if tx.state.moves.len() != index {
+            return Err(ServiceError::StateChanged);
+        }
+        let (_, state) = self.apply_move(tx, mover, None, column).await?;
+        self.metrics.moves_applied.fetch_add(1, Relaxed);
+        Ok(state)
     }
 
     /// Plays the computer opponent `bot`'s move in `column`, chosen after the game's

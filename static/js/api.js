@@ -104,7 +104,9 @@ export const api = {
   /** `action`: `offer` | `accept` | `decline`. */
   draw: (gameId, action) => request("POST", `/games/${enc(gameId)}/draw`, { body: { action } }),
   emote: (gameId, emote) => request("POST", `/games/${enc(gameId)}/emote`, { body: { emote } }),
-  playComputer: (level) => request("POST", "/games", { body: { opponent: { bot: level } } }),
+  /** `startFrom`: the columns of the position to play on from (the empty board when absent). */
+  playComputer: (level, startFrom) =>
+    request("POST", "/games", { body: { opponent: { bot: level }, ...(startFrom ? { start_from: startFrom } : {}) } }),
   analysis: (gameId) => request("GET", `/games/${enc(gameId)}/analysis`, { auth: false }),
   joinGame: (gameId) => request("POST", `/games/${enc(gameId)}/join`),
   cancelGame: (gameId) => request("DELETE", `/games/${enc(gameId)}/cancel`),

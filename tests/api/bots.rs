@@ -1,7 +1,9 @@
 //! Games against the computer: started by `POST /games` with an `opponent`, the bot's
 //! moves go through the same pipeline as a person's (stored once, audited, broadcast),
 //! exactly one instance plays each of them, and a bot move owed by an instance that
-//! died is played by another. Every wait is a condition polled against a deadline.
+//! died is played by another; a game may start from a given position ("play on from
+//! here"), its moves stored once like any. Every wait is a condition polled against a
+//! deadline.
 
 use std::{
     collections::HashMap,
@@ -286,4 +288,152 @@ async fn bad_bot_requests_get_json_errors_and_bots_cannot_log_in() {
     let login = json!({ "username": "Easy bot", "password": "whatever123" });
     let (status, error) = post(&node, "/sessions", None, login).await;
     assert_eq!(status, 401, "{error}");
+}
+
+async fn start_bot_game_from(node: &Instance, player: &Player, moves: &[u8]) -> Value {
+    let body = json!({ "opponent": { "bot": "perfect" }, "start_from": moves });
+    let (status, game) = post(node, "/games", Some(&player.token), body).await;
+    assert_eq!(status, 201, "{game}");
+    assert_eq!(game["rated"], false, "bot games are unrated: {game}");
+    game
+}
+
+/// The game's stored moves begin with `prefix`, every move stored once in order by the
+/// seat to move (`ids`: the player ids of seats one and two), each audited once.
+async fn assert_stored_from(
+    spec: &ClusterSpec,
+    node: &Instance,
+    game_id: &str,
+    prefix: &[u8],
+    ids: [i64; 2],
+) {
+    let (_, moves) = get(node, &format!("/games/{game_id}/moves")).await;
+    let moves = moves.as_array().expect("moves").clone();
+    assert!(moves.len() >= prefix.len(), "{moves:?}");
+    for (n, stored) in moves.iter().enumerate() {
+        assert_eq!(
+            stored["move_number"].as_u64(),
+            Some(n as u64 + 1),
+            "{stored}"
+        );
+        assert_eq!(
+            stored["player"].as_u64(),
+            Some(n as u64 % 2 + 1),
+            "{stored}"
+        );
+        assert_eq!(stored["player_id"].as_i64(), Some(ids[n % 2]), "{stored}");
+        if let Some(&column) = prefix.get(n) {
+            assert_eq!(
+                stored["column"].as_u64(),
+                Some(u64::from(column)),
+                "{stored}"
+            );
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = audited_move_lines(spec, game_id);
+        let once = (1..=moves.len() as u64).all(|n| lines.get(&n) == Some(&1));
+        if once && lines.len() == moves.len() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "audit lines per move: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_game_against_the_bot_plays_on_from_a_given_position() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    let node = spec.start("node0").await;
+
+    // An even number of moves: the caller is seat one and moves; then the bot answers.
+    let player = register(&node, "evenstart").await;
+    let prefix = [3, 3, 2, 4];
+    let game = start_bot_game_from(&node, &player, &prefix).await;
+    let game_id = game["game_id"].as_str().expect("game_id");
+    assert_eq!(game["player1"]["id"].as_i64(), Some(player.id), "{game}");
+    assert_eq!(game["player2"]["bot"], "perfect", "{game}");
+    assert_eq!(
+        (game["move_count"].as_u64(), game["next_player"].as_u64()),
+        (Some(4), Some(1))
+    );
+    let bot_id = game["player2"]["id"].as_i64().expect("bot id");
+    assert_stored_from(&spec, &node, game_id, &prefix, [player.id, bot_id]).await;
+    let (status, moved) = play(&node, &player, game_id, 1).await;
+    assert_eq!(status, 200, "{moved}");
+    let view = wait_for(&node, game_id, Duration::from_secs(10), |v| {
+        v["move_count"] == 6
+    })
+    .await;
+    assert_eq!(view["next_player"], 1, "the bot answered: {view}");
+    assert_stored_from(&spec, &node, game_id, &[3, 3, 2, 4, 1], [player.id, bot_id]).await;
+
+    // An odd number: the caller is seat two and moves; then the bot answers.
+    let player = register(&node, "oddstart").await;
+    let prefix = [3, 3, 3];
+    let game = start_bot_game_from(&node, &player, &prefix).await;
+    let game_id = game["game_id"].as_str().expect("game_id");
+    assert_eq!(game["player2"]["id"].as_i64(), Some(player.id), "{game}");
+    assert_eq!(game["player1"]["bot"], "perfect", "{game}");
+    assert_eq!(
+        (game["move_count"].as_u64(), game["next_player"].as_u64()),
+        (Some(3), Some(2))
+    );
+    let bot_id = game["player1"]["id"].as_i64().expect("bot id");
+    assert_stored_from(&spec, &node, game_id, &prefix, [bot_id, player.id]).await;
+    let (status, moved) = play(&node, &player, game_id, 3).await;
+    assert_eq!(status, 200, "{moved}");
+    let view = wait_for(&node, game_id, Duration::from_secs(10), |v| {
+        v["move_count"] == 5
+    })
+    .await;
+    assert_eq!(
+        (view["status"].as_str(), view["next_player"].as_u64()),
+        (Some("active"), Some(2)),
+        "the bot answered: {view}"
+    );
+    assert_stored_from(&spec, &node, game_id, &[3, 3, 3, 3], [bot_id, player.id]).await;
+
+    // `verify` finds the audit log and the moves table in agreement.
+    let report = verify_audit(&spec).await;
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|finding| format!("{}: {}", finding.place, finding.reason))
+        .collect();
+    assert!(report.is_clean(), "{problems:?}");
+}
+
+#[tokio::test]
+async fn a_start_position_that_is_not_a_game_going_on_is_refused() {
+    let spec = ClusterSpec::postgres_and_redis()
+        .await
+        .with("BOT_MOVE_DELAY_MS", "0");
+    let node = spec.start("node0").await;
+    let player = register(&node, "badstart").await;
+    let won = vec![0, 1, 0, 1, 0, 1, 0];
+    let too_tall = vec![0; 7];
+    let after_the_win = vec![0, 1, 0, 1, 0, 1, 0, 1];
+    let full_board: Vec<i64> = (0..42).map(|n| n / 6).collect();
+    for moves in [won, too_tall, after_the_win, vec![7], vec![-1], full_board] {
+        let body = json!({ "opponent": { "bot": "easy" }, "start_from": moves });
+        let (status, error) = post(&node, "/games", Some(&player.token), body).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (422, Some("invalid_move_list")),
+            "{moves:?}: {error}"
+        );
+    }
+    let body = json!({ "start_from": [3] });
+    let (status, error) = post(&node, "/games", Some(&player.token), body).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("invalid_parameter")),
+        "{error}"
+    );
+    // Nothing was opened for the refused requests: the player is free to start a game.
+    start_bot_game_from(&node, &player, &[]).await;
 }

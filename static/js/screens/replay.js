@@ -3,10 +3,11 @@
 // rebuilt from the first k moves, so any step can be reached directly. The solver's
 // analysis (analysis.js) loads beside it: the evaluation graph, each move's verdict
 // in the move list, and the best columns for the next move marked on the board.
+// "Play on from here" starts a game against the computer from the position shown.
 
 import { analysisSummary, annotateMoveList, bestColumnsAt, evalGraph } from "../analysis.js";
 import { api } from "../api.js";
-import { goHome, nav } from "../app.js";
+import { goHome, isLoggedIn, nav } from "../app.js";
 import { BoardView, emptyBoard } from "../board.js";
 import { renderMoveList } from "../moves.js";
 import { cellName, SEAT_COLOUR } from "../notation.js";
@@ -27,6 +28,7 @@ export function initReplay() {
   byId("replay-end").addEventListener("click", () => goTo(replay.moves.length));
   byId("replay-play").addEventListener("click", toggleAutoplay);
   byId("replay-slider").addEventListener("input", (event) => goTo(Number(event.target.value)));
+  byId("play-on").addEventListener("click", playOn);
   byId("replay-back").addEventListener("click", () => {
     leaveReplay();
     goHome();
@@ -76,8 +78,38 @@ export async function openReplay(gameId) {
   } else {
     byId("replay-players").textContent = "";
   }
+  const bot = game && [game.player1, game.player2].find((p) => p && p.bot);
+  byId("play-on-level").value = bot ? bot.bot : "perfect";
   goTo(0);
   loadAnalysis(gameId);
+}
+
+/** Starts a game against the computer from the position shown, the caller to move. */
+async function playOn() {
+  if (!isLoggedIn()) {
+    toast("Sign in first", "Playing on against the computer needs an account.", { kind: "warning" });
+    return;
+  }
+  const button = byId("play-on");
+  button.disabled = true;
+  stopAutoplay();
+  try {
+    const startFrom = replay.moves.slice(0, replay.step).map((m) => m.column);
+    const game = await api.playComputer(byId("play-on-level").value, startFrom);
+    leaveReplay();
+    nav.game(game.game_id, "play");
+  } catch (err) {
+    const busy = err.code === "already_in_game";
+    toast("Cannot play on", busy ? "You already have a game going. Resume it first." : err.message, { kind: "warning" });
+  } finally {
+    renderControls();
+  }
+}
+
+/** True if the position after `step` moves is won or full: there is nothing to play on. */
+function positionOver(step) {
+  const g = replay.game;
+  return step >= 42 || (step === replay.moves.length && g && g.end_reason === "four_in_a_row");
 }
 
 async function loadAnalysis(gameId) {
@@ -153,6 +185,7 @@ function renderControls() {
   byId("replay-next").disabled = step >= total;
   byId("replay-end").disabled = step >= total;
   byId("replay-play").disabled = total === 0;
+  byId("play-on").disabled = !replay.gameId || positionOver(step);
   byId("replay-play").textContent = replay.timer ? "Pause" : "Play";
   const slider = byId("replay-slider");
   slider.max = String(total);

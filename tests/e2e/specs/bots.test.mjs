@@ -1,6 +1,7 @@
 // Playing the computer: from the lobby, at a chosen level, the bot answers every move,
 // its card shows its level, and the replay of the finished game shows the solver's
-// analysis (the evaluation graph, each move's verdict, the best column marked).
+// analysis (the evaluation graph, each move's verdict, the best column marked), and
+// "Play on from here" starts a game against the bot from the position shown.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -61,6 +62,23 @@ describe("playing the computer", () => {
     await player.waitForText("replay-info", `Move ${total - 1} / ${total}`);
     assert.ok((await player.page.locator(`${sel("replay-board")} [data-best="true"]`).count()) >= 1);
     await player.screenshot("replay-analysis");
+
+    // Play on from the position after four moves: its discs are on the new game's board,
+    // we are to move (seat 1), and the bot answers.
+    await player.page.click(sel("replay-start"));
+    for (let step = 1; step <= 4; step++) await player.page.click(sel("replay-next"));
+    await player.waitForText("replay-info", `Move 4 / ${total}`);
+    assert.equal(await player.page.inputValue(sel("play-on-level")), "easy");
+    const shown = await player.page.$$eval(`${sel("replay-board")} .cell`, (cells) => cells.map((c) => c.className));
+    await player.page.click(sel("play-on"));
+    await player.waitForScreen("game");
+    await player.waitForDiscs(4);
+    const onBoard = await player.page.$$eval(`${sel("board")} .cell`, (cells) => cells.map((c) => c.className));
+    const discs = (classes) => classes.map((c) => (c.match(/\bp[12]\b/) || [""])[0]);
+    assert.deepEqual(discs(onBoard), discs(shown));
+    await player.waitForText("game-status", "Your turn");
+    await player.page.click(cellSel(0, await freeColumn(player)));
+    await player.waitForDiscs(6);
     player.assertNoConsoleErrors();
   });
 });
