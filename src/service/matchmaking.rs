@@ -85,18 +85,16 @@ pub struct Matchmaking {
 }
 
 impl Matchmaking {
+    /// Queues in the hot store of `store`, reads and audits with its database and log.
     pub fn new(
-        hot: Arc<dyn HotStore>,
-        cold: Cold,
-        audit: Arc<AuditLog>,
+        store: Arc<GameStore>,
         broadcasts: Arc<Broadcasts>,
         games: Arc<Games>,
-        store: Arc<GameStore>,
     ) -> Matchmaking {
         Matchmaking {
-            hot,
-            cold,
-            audit,
+            hot: Arc::clone(&store.hot),
+            cold: store.cold.clone(),
+            audit: Arc::clone(&store.audit),
             broadcasts,
             games,
             store,

@@ -196,12 +196,9 @@ fn game_services(
         bot_turns,
     ));
     let matchmaking = Arc::new(Matchmaking::new(
-        Arc::clone(&store.hot),
-        store.cold.clone(),
-        Arc::clone(&store.audit),
+        Arc::clone(&store),
         Arc::clone(broadcasts),
         Arc::clone(&games),
-        Arc::clone(&store),
     ));
     (store, games, matchmaking)
 }
@@ -251,8 +248,6 @@ fn background_services(
         Arc::clone(games),
         Arc::clone(matchmaking),
         Arc::clone(connections),
-        Arc::clone(&store.hot),
-        store.cold.clone(),
         config.waiting_game_ttl,
     );
     (Arc::new(bots), Arc::new(sweeper))

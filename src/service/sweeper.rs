@@ -52,22 +52,21 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
+    /// Sweeps the stores of `store`.
     pub fn new(
         store: Arc<GameStore>,
         games: Arc<Games>,
         matchmaking: Arc<Matchmaking>,
         connections: Arc<Connections>,
-        hot: Arc<dyn HotStore>,
-        cold: Cold,
         waiting_game_ttl: Duration,
     ) -> Sweeper {
         Sweeper {
-            hot,
+            hot: Arc::clone(&store.hot),
+            cold: store.cold.clone(),
             store,
             games,
             matchmaking,
             connections,
-            cold,
             waiting_game_ttl,
         }
     }

@@ -95,6 +95,21 @@ fn audited_move_lines(spec: &ClusterSpec, game_id: &str) -> HashMap<u64, usize> 
 }
 
 /// Every ply of the game is stored once, in order, alternating seats, and audited once.
+/// Waits (5 s at most) until the audit logs hold exactly one `move` line for each of the
+/// game's `count` moves.
+async fn assert_each_move_audited_once(spec: &ClusterSpec, game_id: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = audited_move_lines(spec, game_id);
+        let once = (1..=count as u64).all(|n| lines.get(&n) == Some(&1));
+        if once && lines.len() == count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "audit lines per move: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn assert_each_ply_once(spec: &ClusterSpec, node: &Instance, game_id: &str, bot_id: i64) {
     let (_, moves) = get(node, &format!("/games/{game_id}/moves")).await;
     let moves = moves.as_array().expect("moves").clone();
@@ -111,16 +126,7 @@ async fn assert_each_ply_once(spec: &ClusterSpec, node: &Instance, game_id: &str
             assert_eq!(stored["player_id"].as_i64(), Some(bot_id), "{stored}");
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let lines = audited_move_lines(spec, game_id);
-        let once = (1..=moves.len() as u64).all(|n| lines.get(&n) == Some(&1));
-        if once && lines.len() == moves.len() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "audit lines per move: {lines:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_each_move_audited_once(spec, game_id, moves.len()).await;
 }
 
 #[tokio::test]
@@ -330,16 +336,7 @@ async fn assert_stored_from(
             );
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let lines = audited_move_lines(spec, game_id);
-        let once = (1..=moves.len() as u64).all(|n| lines.get(&n) == Some(&1));
-        if once && lines.len() == moves.len() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "audit lines per move: {lines:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_each_move_audited_once(spec, game_id, moves.len()).await;
 }
 
 #[tokio::test]
