@@ -91,16 +91,12 @@ impl Games {
 
     /// Ends the game drawn by agreement (`game_over` with reason `draw_agreed`).
     async fn accept_draw(&self, tx: GameTx<'_>, player: &Player) -> ServiceResult<GameView> {
-        let accepted = AuditEvent::new("draw_accepted")
-            .game(&tx.state.id)
-            .player(player.id)
-            .seq(tx.state.version());
         self.end_game(
             tx,
             GameStatus::Finished,
             EndReason::DrawAgreed,
             None,
-            Some(accepted),
+            Some(("draw_accepted", player)),
         )
         .await
     }

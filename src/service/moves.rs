@@ -213,16 +213,12 @@ impl Games {
     pub async fn resign(&self, player: &Player, game_id: &GameId) -> ServiceResult<GameView> {
         let tx = self.store.begin(game_id).await?;
         let seat = check_move(&tx.state, player.id, None)?;
-        let resigned = AuditEvent::new("resign")
-            .game(game_id.as_str())
-            .player(player.id)
-            .seq(tx.state.version());
         self.end_game(
             tx,
             GameStatus::Finished,
             EndReason::Resign,
             Some(seat.other()),
-            Some(resigned),
+            Some(("resign", player)),
         )
         .await
     }
@@ -235,16 +231,12 @@ impl Games {
         if tx.state.moves.len() >= ABORT_BEFORE_MOVES {
             return Err(ServiceError::TooLateToAbort);
         }
-        let aborted = AuditEvent::new("abort")
-            .game(game_id.as_str())
-            .player(player.id)
-            .seq(tx.state.version());
         self.end_game(
             tx,
             GameStatus::Abandoned,
             EndReason::Aborted,
             None,
-            Some(aborted),
+            Some(("abort", player)),
         )
         .await
     }
@@ -252,15 +244,23 @@ impl Games {
     /// Ends an active game for a reason other than a move (resignation, time,
     /// abandonment, abort, agreed draw), settles it and broadcasts `game_over`. The settlement checks the
     /// database holds exactly the moves this state has: a result is never declared from
-    /// a state the database contradicts (the transaction reconciles instead).
+    /// a state the database contradicts (the transaction reconciles instead). `by` names
+    /// the player action that ends it (e.g. `("resign", player)`), audited before
+    /// `game_over`; `None` when the clock ends it.
     pub(super) async fn end_game(
         &self,
         mut tx: GameTx<'_>,
         status: GameStatus,
         reason: EndReason,
         winner: Option<Seat>,
-        cause: Option<AuditEvent>,
+        by: Option<(&'static str, &Player)>,
     ) -> ServiceResult<GameView> {
+        let cause = by.map(|(event, player)| {
+            AuditEvent::new(event)
+                .game(&tx.state.id)
+                .player(player.id)
+                .seq(tx.state.version())
+        });
         let mut state = tx.state.clone();
         state.end(status, reason, winner);
         tx.writing();
