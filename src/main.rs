@@ -4,7 +4,7 @@
 
 use std::{
     io::{self, BufRead, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::ExitCode,
     time::Instant,
 };
@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use connect4_arena::{
     audit,
     cold::Cold,
-    game::solver::{Book, BookError, MoveListError, Position, Solver, DEFAULT_SLOTS},
+    game::solver::{Book, BookError, Lines, MoveListError, Position, Solver, DEFAULT_SLOTS},
     telemetry, Application, Config,
 };
 
@@ -53,6 +53,12 @@ enum Command {
     ///
     /// Every position of up to N stones with its score, solved; embedded at the next build.
     Book(BookArgs),
+    /// Generate the perfect bot's opening lines
+    ///
+    /// For every position the bot can meet with up to N stones while it holds a win or
+    /// a draw, a move that keeps it, proved by search; written after each number of
+    /// stones, so a long run can be stopped with what it has. Embedded at the next build.
+    Lines(LinesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +118,18 @@ struct SolveArgs {
 }
 
 #[derive(Debug, Args)]
+struct LinesArgs {
+    /// Most stones of a bot position covered
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=41))]
+    depth: u8,
+    /// Where to write the lines
+    #[arg(long, value_name = "PATH", default_value = "src/game/solver/lines.bin")]
+    out: PathBuf,
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+#[derive(Debug, Args)]
 struct BookArgs {
     /// Most stones of a position in the book
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=42))]
@@ -133,6 +151,7 @@ async fn main() -> ExitCode {
         Command::Verify(args) => verify(args).await,
         Command::Solve(args) => solve(&args),
         Command::Book(args) => book(&args),
+        Command::Lines(args) => lines(&args),
     }
 }
 
@@ -344,23 +363,71 @@ fn book(options: &BookArgs) -> ExitCode {
             eprintln!("{done}/{total} positions of {depth} stones solved, {elapsed:.0} s, ~{left:.0} s left");
         }
     });
-    let bytes = book.to_bytes();
-    let partial = options.out.with_extension("partial");
-    let written =
-        std::fs::write(&partial, &bytes).and_then(|()| std::fs::rename(&partial, &options.out));
-    match written {
+    write_atomically(
+        &options.out,
+        &book.to_bytes(),
+        book.depth(),
+        book.len(),
+        started,
+    )
+}
+
+fn lines(options: &LinesArgs) -> ExitCode {
+    let depth = usize::from(options.depth);
+    let mut solver = match Book::embedded() {
+        Ok(book) => Solver::new(options.table.slots()).with_book(book),
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = Instant::now();
+    let mut written = ExitCode::SUCCESS;
+    let lines = Lines::generate(
+        depth,
+        &mut solver,
+        |stones, done, total| {
+            let elapsed = started.elapsed().as_secs_f64();
+            eprintln!("{stones} stones: {done}/{total} bot positions, {elapsed:.0} s");
+        },
+        |lines| {
+            written = write_atomically(
+                &options.out,
+                &lines.to_bytes(),
+                lines.depth(),
+                lines.len(),
+                started,
+            );
+        },
+    );
+    if lines.depth() < depth {
+        eprintln!("stopped at {} stones", lines.depth());
+    }
+    written
+}
+
+/// Writes `bytes` to `out` through a temporary file, so a stopped run never leaves a
+/// half-written file; reports the depth, entries and time on stdout.
+fn write_atomically(
+    out: &Path,
+    bytes: &[u8],
+    depth: usize,
+    entries: usize,
+    started: Instant,
+) -> ExitCode {
+    let partial = out.with_extension("partial");
+    match std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, out)) {
         Ok(()) => {
             println!(
-                "{}: depth {depth}, {} positions, {} bytes, {:.0} s",
-                options.out.display(),
-                book.len(),
+                "{}: depth {depth}, {entries} entries, {} bytes, {:.0} s",
+                out.display(),
                 bytes.len(),
                 started.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("cannot write {}: {err}", options.out.display());
+            eprintln!("cannot write {}: {err}", out.display());
             ExitCode::FAILURE
         }
     }

@@ -5,7 +5,8 @@
 //!   the opponent an immediate one it could block (a two-ply look).
 //! - `medium`: the shallow threat search ([`heuristic`]) six plies deep, but one
 //!   move in four is a random column that does not lose at once: it makes mistakes.
-//! - `perfect`: the exact solver. Each column is solved within the budget, in growing
+//! - `perfect`: the opening lines ([`super::solver::Lines`]) while they cover the
+//!   position, then the exact solver. Each column is solved within the budget, in growing
 //!   rounds, centre first; a column solved as a win is never passed over for one that
 //!   is not. Only when no column could be proved a win and some could not be solved at
 //!   all (the opening, where one position takes minutes) does it fall back on the
@@ -103,6 +104,9 @@ fn medium(position: &Position, rng: &mut impl Rng) -> Option<usize> {
 }
 
 fn perfect(position: &Position, solver: &mut Solver, budget: &Budget) -> Option<usize> {
+    if let Some((column, _)) = solver.line_move(position) {
+        return Some(column);
+    }
     let solved = solve_columns(position, solver, budget);
     let playable: Vec<usize> = (0..WIDTH).filter(|&c| position.can_play(c)).collect();
     if playable.iter().all(|&c| solved[c].is_some()) || solved.iter().flatten().any(|&s| s > 0) {
@@ -130,6 +134,7 @@ fn solve_columns(
         .iter()
         .map(|&nodes| Budget {
             max_nodes: nodes.min(budget.max_nodes),
+            floor: nodes.min(budget.floor),
             stop: budget.stop.clone(),
         })
         .chain(std::iter::once(budget.clone()));

@@ -14,20 +14,22 @@
 //! Positions are analysed from the last to the first: late positions are cheap, and
 //! what the transposition table learns from them speeds up the earlier ones.
 
-use std::{
-    sync::{atomic::AtomicBool, Arc},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use moka::future::Cache;
 use poem_openapi::Object;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::{domain::GameId, transaction::GameStore, ServiceError, ServiceResult};
+use super::{
+    domain::GameId,
+    search::{new_solver, timed_search, Openings, SearchLimits},
+    transaction::GameStore,
+    ServiceError, ServiceResult,
+};
 use crate::game::{
     bots::position_after,
-    solver::{Book, Budget, Position, Solver, WIDTH},
+    solver::{Position, Solver, WIDTH},
 };
 
 /// How long the solver may spend on one position.
@@ -38,8 +40,9 @@ const ANALYSIS_SLOTS: usize = 1;
 const SLOT_WAIT: Duration = Duration::from_secs(10);
 /// Positions remembered.
 const CACHE_POSITIONS: u64 = 200_000;
-/// Transposition table of one analysis: 2^21 slots, 16 MiB.
-const TABLE_SLOTS: usize = 1 << 21;
+/// Nodes searched on every position whatever the clock says: late positions, which
+/// need fewer, are solved however busy the machine is.
+const FLOOR_NODES: u64 = 200_000;
 /// A node cap per position on top of the time budget.
 const MAX_NODES: u64 = 20_000_000;
 
@@ -101,12 +104,12 @@ pub fn verdict(best: i32, played: i32) -> &'static str {
     }
 }
 
-/// The analysis service: the cache, the slot, the book.
+/// The analysis service: the cache, the slot, the opening book.
 pub struct Analysis {
     store: Arc<GameStore>,
     cache: Cache<u64, ColumnScores>,
     slots: Arc<Semaphore>,
-    book: Option<Book>,
+    openings: Openings,
 }
 
 impl Analysis {
@@ -115,7 +118,7 @@ impl Analysis {
             store,
             cache: Cache::new(CACHE_POSITIONS),
             slots: Arc::new(Semaphore::new(ANALYSIS_SLOTS)),
-            book: Book::embedded().ok(),
+            openings: Openings::embedded(),
         }
     }
 
@@ -158,7 +161,8 @@ impl Analysis {
         })
     }
 
-    /// Solves one position on the blocking pool within [`POSITION_BUDGET`], reusing
+    /// Solves one position on the blocking pool within [`POSITION_BUDGET`] of its own search
+    /// time (queueing for the pool does not count), reusing
     /// `solver` (its table) when given; hands the solver back.
     async fn solve(
         &self,
@@ -171,28 +175,18 @@ impl Analysis {
                 retry_after: Duration::from_secs(5),
             })?
             .map_err(|_| ServiceError::Unavailable)?;
-        let book = self.book.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let budget = Budget::until(Arc::clone(&stop), MAX_NODES);
-        let search = tokio::task::spawn_blocking(move || {
-            let mut solver = solver.unwrap_or_else(|| {
-                let solver = Solver::new(TABLE_SLOTS);
-                match book {
-                    Some(book) => solver.with_book(book),
-                    None => solver,
-                }
-            });
-            let found = solver.analyze_within(&position, &budget);
-            drop(slot);
+        let openings = self.openings.clone();
+        let limits = SearchLimits {
+            time: POSITION_BUDGET,
+            floor: FLOOR_NODES,
+            max_nodes: MAX_NODES,
+        };
+        let prepare = move || solver.unwrap_or_else(|| new_solver(openings));
+        timed_search(slot, limits, prepare, move |mut solver, budget| {
+            let found = solver.analyze_within(&position, budget);
             (solver, found)
-        });
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(POSITION_BUDGET).await;
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
-        let result = search.await.map_err(|_| ServiceError::Unavailable);
-        timer.abort();
-        result
+        })
+        .await
     }
 }
 

@@ -16,7 +16,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{atomic::AtomicBool, Arc, Mutex},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -25,24 +25,19 @@ use tokio::sync::{mpsc, Semaphore};
 use super::{
     domain::GameId,
     games::{GameChoices, Games},
+    search::{new_solver, timed_search, Openings, SearchLimits},
     views::GameView,
     Drain, ServiceError, ServiceResult,
 };
 use crate::{
     cold::{Cold, Player},
     config::BotSettings,
-    game::{
-        bots::choose_move,
-        solver::{Book, Budget, Solver},
-        BotLevel, Column, GameStatus,
-    },
+    game::{bots::choose_move, BotLevel, Column, GameStatus},
 };
 
 /// How long a bot's exact search may run before it must answer with what it has; the
 /// shallow fallback search after it takes the rest of the second.
 pub const THINK_TIME: Duration = Duration::from_millis(750);
-/// Transposition table of one bot search: 2^21 slots, 16 MiB.
-const TABLE_SLOTS: usize = 1 << 21;
 /// A node cap on top of the time limit (a release build searches ~10^7 nodes/s).
 const MAX_NODES: u64 = 50_000_000;
 
@@ -70,7 +65,7 @@ pub struct Bots {
     games: Arc<Games>,
     cold: Cold,
     settings: BotSettings,
-    book: Option<Book>,
+    openings: Openings,
     /// The bot accounts, once read or created.
     accounts: Mutex<HashMap<BotLevel, Player>>,
     /// Games whose bot turn this instance is playing now (one task per game).
@@ -92,9 +87,7 @@ impl Bots {
             games,
             cold,
             settings,
-            book: Book::embedded()
-                .inspect_err(|err| tracing::error!(error = %err, "opening book unreadable"))
-                .ok(),
+            openings: Openings::embedded(),
             accounts: Mutex::new(HashMap::new()),
             playing: Mutex::new(HashSet::new()),
             thinking: Arc::new(Semaphore::new(cores)),
@@ -205,24 +198,21 @@ impl Bots {
             .acquire_owned()
             .await
             .map_err(|_| ServiceError::Unavailable)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let budget = Budget::until(Arc::clone(&stop), MAX_NODES);
-        let book = self.book.clone();
-        let search = tokio::task::spawn_blocking(move || {
-            let mut solver = Solver::new(TABLE_SLOTS);
-            if let Some(book) = book {
-                solver = solver.with_book(book);
-            }
-            let column = choose_move(level, &moves, &mut rand::thread_rng(), &mut solver, &budget);
-            drop(slot);
-            column
-        });
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(THINK_TIME).await;
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
-        let column = search.await.map_err(|_| ServiceError::Unavailable);
-        timer.abort();
+        let openings = self.openings.clone();
+        let limits = SearchLimits {
+            time: THINK_TIME,
+            floor: 0,
+            max_nodes: MAX_NODES,
+        };
+        let column = timed_search(
+            slot,
+            limits,
+            move || new_solver(openings),
+            move |mut solver, budget| {
+                choose_move(level, &moves, &mut rand::thread_rng(), &mut solver, budget)
+            },
+        )
+        .await;
         column?.ok_or(ServiceError::GameOver)
     }
 }

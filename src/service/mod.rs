@@ -48,6 +48,7 @@ pub mod protocol;
 mod reads;
 mod rebuild;
 mod rematch;
+mod search;
 pub mod state;
 mod sweeper;
 mod transaction;

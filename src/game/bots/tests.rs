@@ -97,6 +97,27 @@ fn perfect_plays_a_winning_move_in_won_positions() {
 }
 
 #[test]
+fn perfect_plays_the_opening_lines_move_without_searching() {
+    // Lines that say: on the empty board, play column 0 (bits 3–4: a win).
+    let mut bytes = b"C4LINE".to_vec();
+    bytes.extend_from_slice(&[1, 0, 1, 0, 0, 0]);
+    bytes.extend_from_slice(&[0; 7]);
+    bytes.push(2 << 3);
+    let lines = crate::game::solver::Lines::from_bytes(&bytes).unwrap();
+    let mut solver = Solver::new(1 << 16).with_lines(lines);
+    let mut rng = StdRng::seed_from_u64(1);
+    let column = choose_move(
+        BotLevel::Perfect,
+        &[],
+        &mut rng,
+        &mut solver,
+        &Budget::nodes(0),
+    );
+    assert_eq!(column, Some(0));
+    assert_eq!(solver.nodes(), 0);
+}
+
+#[test]
 fn a_game_that_is_over_has_no_move() {
     assert_eq!(position_after(&[0, 0, 1, 1, 2, 2, 3]).map(|_| ()), Some(()));
     let mut rng = StdRng::seed_from_u64(0);

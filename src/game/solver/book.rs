@@ -36,8 +36,8 @@ pub enum BookError {
     Truncated,
     /// Keys are not strictly increasing, or one is not a position key.
     BadKey { entry: usize },
-    /// A score is out of range.
-    BadScore { entry: usize },
+    /// A score (or a line's move) is out of range.
+    BadValue { entry: usize },
 }
 
 impl fmt::Display for BookError {
@@ -46,12 +46,59 @@ impl fmt::Display for BookError {
             BookError::NotABook => f.write_str("not an opening book (bad magic or version)"),
             BookError::Truncated => f.write_str("opening book length does not match its count"),
             BookError::BadKey { entry } => write!(f, "opening book entry {entry}: bad key"),
-            BookError::BadScore { entry } => write!(f, "opening book entry {entry}: bad score"),
+            BookError::BadValue { entry } => write!(f, "opening book entry {entry}: bad value"),
         }
     }
 }
 
 impl std::error::Error for BookError {}
+
+/// Reads a header with `magic` and the entries after it: the depth and the (key,
+/// value byte) pairs, keys checked strictly increasing and below 2^49.
+pub(super) fn read_entries(
+    magic: &[u8; 6],
+    bytes: &[u8],
+) -> Result<(usize, Vec<(u64, u8)>), BookError> {
+    if bytes.len() < HEADER_BYTES || &bytes[..MAGIC.len()] != magic || bytes[MAGIC.len()] != VERSION
+    {
+        return Err(BookError::NotABook);
+    }
+    let depth = usize::from(bytes[MAGIC.len() + 1]);
+    let mut count = [0; 4];
+    count.copy_from_slice(&bytes[MAGIC.len() + 2..HEADER_BYTES]);
+    let count = u32::from_le_bytes(count) as usize;
+    let body = &bytes[HEADER_BYTES..];
+    if count.checked_mul(ENTRY_BYTES) != Some(body.len()) {
+        return Err(BookError::Truncated);
+    }
+    let mut entries: Vec<(u64, u8)> = Vec::with_capacity(count);
+    for (entry, chunk) in body.chunks_exact(ENTRY_BYTES).enumerate() {
+        let mut key = [0; 8];
+        key[..KEY_BYTES].copy_from_slice(&chunk[..KEY_BYTES]);
+        let key = u64::from_le_bytes(key);
+        let increasing = entries.last().is_none_or(|&(last, _)| last < key);
+        if !increasing || key >= 1 << (WIDTH * 7) {
+            return Err(BookError::BadKey { entry });
+        }
+        entries.push((key, chunk[KEY_BYTES]));
+    }
+    Ok((depth, entries))
+}
+
+/// The binary form of sorted `entries` under `magic`.
+pub(super) fn write_entries(magic: &[u8; 6], depth: usize, entries: &[(u64, u8)]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + entries.len() * ENTRY_BYTES);
+    bytes.extend_from_slice(magic);
+    bytes.push(VERSION);
+    // Depths are at most 42 (a full board).
+    bytes.push(depth as u8);
+    bytes.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for &(key, value) in entries {
+        bytes.extend_from_slice(&key.to_le_bytes()[..KEY_BYTES]);
+        bytes.push(value);
+    }
+    bytes
+}
 
 /// Scores of all positions up to a depth, by canonical key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,32 +116,12 @@ impl Book {
 
     /// Reads the binary form (see the module documentation).
     pub fn from_bytes(bytes: &[u8]) -> Result<Book, BookError> {
-        if bytes.len() < HEADER_BYTES
-            || &bytes[..MAGIC.len()] != MAGIC
-            || bytes[MAGIC.len()] != VERSION
-        {
-            return Err(BookError::NotABook);
-        }
-        let depth = usize::from(bytes[MAGIC.len() + 1]);
-        let mut count = [0; 4];
-        count.copy_from_slice(&bytes[MAGIC.len() + 2..HEADER_BYTES]);
-        let count = u32::from_le_bytes(count) as usize;
-        let body = &bytes[HEADER_BYTES..];
-        if count.checked_mul(ENTRY_BYTES) != Some(body.len()) {
-            return Err(BookError::Truncated);
-        }
-        let mut entries = Vec::with_capacity(count);
-        for (entry, chunk) in body.chunks_exact(ENTRY_BYTES).enumerate() {
-            let mut key = [0; 8];
-            key[..KEY_BYTES].copy_from_slice(&chunk[..KEY_BYTES]);
-            let key = u64::from_le_bytes(key);
-            let score = chunk[KEY_BYTES] as i8;
-            let increasing = entries.last().is_none_or(|&(last, _)| last < key);
-            if !increasing || key >= 1 << (WIDTH * 7) {
-                return Err(BookError::BadKey { entry });
-            }
+        let (depth, raw) = read_entries(MAGIC, bytes)?;
+        let mut entries = Vec::with_capacity(raw.len());
+        for (entry, (key, byte)) in raw.into_iter().enumerate() {
+            let score = byte as i8;
             if i32::from(score).abs() > SCORE_LIMIT {
-                return Err(BookError::BadScore { entry });
+                return Err(BookError::BadValue { entry });
             }
             entries.push((key, score));
         }
@@ -103,17 +130,8 @@ impl Book {
 
     /// The binary form (see the module documentation).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + self.entries.len() * ENTRY_BYTES);
-        bytes.extend_from_slice(MAGIC);
-        bytes.push(VERSION);
-        // Depths come from `generate`, which stops at a full board (42 plies).
-        bytes.push(self.depth as u8);
-        bytes.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        for &(key, score) in &self.entries {
-            bytes.extend_from_slice(&key.to_le_bytes()[..KEY_BYTES]);
-            bytes.push(score as u8);
-        }
-        bytes
+        let raw: Vec<(u64, u8)> = self.entries.iter().map(|&(k, s)| (k, s as u8)).collect();
+        write_entries(MAGIC, self.depth, &raw)
     }
 
     /// Builds the book of every position of up to `depth` stones by solving the
@@ -254,7 +272,7 @@ mod tests {
         bad_score[HEADER_BYTES + KEY_BYTES] = 100;
         assert_eq!(
             Book::from_bytes(&bad_score),
-            Err(BookError::BadScore { entry: 0 })
+            Err(BookError::BadValue { entry: 0 })
         );
     }
 

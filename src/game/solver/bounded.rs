@@ -15,34 +15,36 @@ use super::{Position, Solver, WIDTH};
 const STOP_CHECK_EVERY: u64 = 1 << 12;
 
 /// How much a bounded search may spend: at most `max_nodes` nodes, and no more once
-/// `stop` is raised.
+/// `stop` is raised — though the flag is only read after the first `floor` nodes, so a
+/// position that needs fewer is always solved.
 #[derive(Clone, Debug)]
 pub struct Budget {
     pub max_nodes: u64,
+    pub floor: u64,
     pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Budget {
     /// No limit (the plain solver).
     pub fn unlimited() -> Budget {
-        Budget {
-            max_nodes: u64::MAX,
-            stop: None,
-        }
+        Budget::nodes(u64::MAX)
     }
 
     /// At most `max_nodes` nodes.
     pub fn nodes(max_nodes: u64) -> Budget {
         Budget {
             max_nodes,
+            floor: 0,
             stop: None,
         }
     }
 
-    /// Until `stop` is raised (and at most `max_nodes` nodes).
-    pub fn until(stop: Arc<AtomicBool>, max_nodes: u64) -> Budget {
+    /// Until `stop` is raised, read after the first `floor` nodes (and at most
+    /// `max_nodes` nodes).
+    pub fn until(stop: Arc<AtomicBool>, floor: u64, max_nodes: u64) -> Budget {
         Budget {
             max_nodes,
+            floor,
             stop: Some(stop),
         }
     }
@@ -79,6 +81,7 @@ impl Solver {
     fn begin_budget(&mut self, budget: &Budget) {
         self.budget = Budget {
             max_nodes: self.nodes.saturating_add(budget.max_nodes),
+            floor: self.nodes.saturating_add(budget.floor),
             stop: budget.stop.clone(),
         };
         self.aborted = false;
@@ -94,7 +97,9 @@ impl Solver {
     pub(super) fn out_of_budget(&mut self) -> bool {
         if !self.aborted
             && (self.nodes >= self.budget.max_nodes
-                || (self.nodes % STOP_CHECK_EVERY == 0 && self.budget.stopped()))
+                || (self.nodes % STOP_CHECK_EVERY == 0
+                    && self.nodes >= self.budget.floor
+                    && self.budget.stopped()))
         {
             self.aborted = true;
         }
@@ -130,8 +135,25 @@ mod tests {
         let position = Position::from_moves("4").unwrap();
         let mut solver = Solver::new(1 << 16);
         assert_eq!(
-            solver.solve_within(&position, &Budget::until(stop, u64::MAX)),
+            solver.solve_within(&position, &Budget::until(Arc::clone(&stop), 0, u64::MAX)),
             None
+        );
+    }
+
+    #[test]
+    fn the_stop_flag_is_not_read_before_the_floor() {
+        let stop = Arc::new(AtomicBool::new(true));
+        let position = Position::from_moves("44444475555567").unwrap();
+        let exact = Solver::new(1 << 16).solve(&position);
+        let no_floor = Budget::until(Arc::clone(&stop), 0, u64::MAX);
+        assert_eq!(
+            Solver::new(1 << 16).solve_within(&position, &no_floor),
+            None
+        );
+        let floor = Budget::until(stop, 5_000_000, u64::MAX);
+        assert_eq!(
+            Solver::new(1 << 16).solve_within(&position, &floor),
+            Some(exact)
         );
     }
 

@@ -11,6 +11,8 @@
 //! - [`table`]: the fixed-size transposition table (key = the position's unique key).
 //! - [`book`]: the opening book — every position up to a depth, up to mirror symmetry,
 //!   with its score — its compact binary form, and its generation by solving.
+//! - [`lines`]: the perfect bot's opening lines — a move that keeps the result for
+//!   every position the bot can meet early — proved with null-window searches.
 //! - this module: the search. Negamax with alpha-beta over non-losing moves only (a
 //!   forced reply is the only move searched, a double threat is a loss without search),
 //!   centre-first then most-threats-first move order, and bounds from the table; the
@@ -23,11 +25,13 @@
 pub mod book;
 mod bounded;
 pub mod heuristic;
+pub mod lines;
 pub mod position;
 pub mod table;
 
 pub use book::{Book, BookError};
 pub use bounded::Budget;
+pub use lines::{Lines, Outcome};
 pub use position::{MoveListError, Position, CELLS, HEIGHT, WIDTH};
 pub use table::{TranspositionTable, DEFAULT_SLOTS};
 
@@ -76,6 +80,7 @@ fn immediate_win_score(plies: usize) -> i32 {
 pub struct Solver {
     table: TranspositionTable,
     book: Option<Book>,
+    lines: Option<Lines>,
     nodes: u64,
     /// The budget of a bounded search ([`Solver::solve_within`]); unlimited otherwise.
     budget: Budget,
@@ -89,6 +94,7 @@ impl Solver {
         Solver {
             table: TranspositionTable::new(slots),
             book: None,
+            lines: None,
             nodes: 0,
             budget: Budget::unlimited(),
             aborted: false,
@@ -99,6 +105,17 @@ impl Solver {
     pub fn with_book(mut self, book: Book) -> Solver {
         self.book = Some(book);
         self
+    }
+
+    /// Answers [`Solver::line_move`] from `lines`.
+    pub fn with_lines(mut self, lines: Lines) -> Solver {
+        self.lines = Some(lines);
+        self
+    }
+
+    /// The opening lines' move in `position` (a column and the result it keeps).
+    pub fn line_move(&self, position: &Position) -> Option<(usize, Outcome)> {
+        self.lines.as_ref()?.move_for(position)
     }
 
     /// Positions searched since the solver was built or the counter was reset.
@@ -132,6 +149,19 @@ impl Solver {
             return score;
         }
         self.search(position)
+    }
+
+    /// True if the exact score of `position` is above `bound`: one null-window search,
+    /// much cheaper than the exact score in the opening.
+    pub fn score_above(&mut self, position: &Position, bound: i32) -> bool {
+        let plies = position.plies();
+        if position.last_mover_won() || plies == CELLS || position.can_win_next() {
+            return self.solve(position) > bound;
+        }
+        if let Some(score) = self.book.as_ref().and_then(|book| book.get(position)) {
+            return score > bound;
+        }
+        self.negamax(position, bound, bound + 1) > bound
     }
 
     /// The score of each of the seven moves for the side to move (the score of the
