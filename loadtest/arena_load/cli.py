@@ -84,6 +84,9 @@ def build_parser():
     p.add_argument("--pg-sslmode", default=None, metavar="MODE",
                    help="append ?sslmode=MODE to the instances' DATABASE_URL (e.g. disable; default: none given, "
                         "so the driver's default, prefer, applies)")
+    p.add_argument("--pg-socket", default=None, metavar="DIR",
+                   help="the instances reach PostgreSQL through its Unix socket in DIR (e.g. /var/run/postgresql) "
+                        "instead of TCP on loopback")
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
     p.add_argument("--idle-seconds", type=float, default=10, help="idle: seconds to sample idle RSS (default 10)")
     p.add_argument("--label", default="", help="suffix of the report section key (keeps variants apart)")

@@ -120,6 +120,8 @@ def command_line(args):
         parts.append("--server-nodelay")
     if args.pg_sslmode:
         parts.append(f"--pg-sslmode {args.pg_sslmode}")
+    if args.pg_socket:
+        parts.append(f"--pg-socket {args.pg_socket}")
     if args.strace:
         parts.append(f"--strace {args.strace:g}")
     if args.perf:

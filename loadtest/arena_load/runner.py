@@ -15,6 +15,17 @@ from .scenarios import run_idle, run_k6
 from .verify import log_findings
 
 
+def database_url(args, db):
+    """The instances' DATABASE_URL: TCP on loopback, or the Unix socket with --pg-socket."""
+    options = []
+    if args.pg_socket:
+        options.append(f"host={args.pg_socket}")
+    if args.pg_sslmode:
+        options.append(f"sslmode={args.pg_sslmode}")
+    host = "localhost" if args.pg_socket else f"{PG['host']}:{PG['port']}"
+    return f"postgres://{PG['user']}@{host}/{db}" + ("?" + "&".join(options) if options else "")
+
+
 def run(args):
     k6 = os.environ.get("K6_BIN") or shutil.which("k6")
     if args.scenario in K6_SCENARIOS and not k6:
@@ -48,8 +59,7 @@ def run(args):
     try:
         server_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
         server_env.update({
-            "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{db}"
-                            + (f"?sslmode={args.pg_sslmode}" if args.pg_sslmode else ""),
+            "DATABASE_URL": database_url(args, db),
             "REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}",
             "REDIS_PREFIX": prefix,
             "BIND": "127.0.0.1",
