@@ -113,12 +113,12 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn new(store: Arc<GameStore>) -> Analysis {
+    pub fn new(store: Arc<GameStore>, openings: Openings) -> Analysis {
         Analysis {
             store,
             cache: Cache::new(CACHE_POSITIONS),
             slots: Arc::new(Semaphore::new(ANALYSIS_SLOTS)),
-            openings: Openings::embedded(),
+            openings,
         }
     }
 

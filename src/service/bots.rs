@@ -80,6 +80,7 @@ impl Bots {
         games: Arc<Games>,
         cold: Cold,
         settings: BotSettings,
+        openings: Openings,
         turns: mpsc::UnboundedReceiver<GameId>,
     ) -> Bots {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -87,7 +88,7 @@ impl Bots {
             games,
             cold,
             settings,
-            openings: Openings::embedded(),
+            openings,
             accounts: Mutex::new(HashMap::new()),
             playing: Mutex::new(HashSet::new()),
             thinking: Arc::new(Semaphore::new(cores)),

@@ -70,6 +70,7 @@ pub use games::{GameChoices, Games};
 pub use matchmaking::{Matchmaking, PAIRING};
 pub use profiles::Profiles;
 pub use reads::Views;
+pub use search::Openings;
 pub use sweeper::{Sweeper, SWEEP_INTERVAL};
 pub use transaction::GameStore;
 
@@ -138,8 +139,10 @@ impl AppState {
         let (store, games, matchmaking) =
             game_services(&config, &keys, store, &broadcasts, bot_turns);
         let (connections, accounts) = player_services(&config, keys, &store, &broadcasts, &drain);
+        let openings = Openings::embedded();
         let (bots, sweeper) = background_services(
             &config,
+            openings.clone(),
             &store,
             &games,
             &matchmaking,
@@ -151,7 +154,7 @@ impl AppState {
             views,
             profiles,
             bots,
-            analysis: Arc::new(Analysis::new(store)),
+            analysis: Arc::new(Analysis::new(store, openings)),
             sweeper,
             config,
             metrics,
@@ -232,6 +235,7 @@ fn player_services(
 /// What works in the background: the computer opponents' turns, and the sweep.
 fn background_services(
     config: &Config,
+    openings: Openings,
     store: &Arc<GameStore>,
     games: &Arc<Games>,
     matchmaking: &Arc<Matchmaking>,
@@ -242,6 +246,7 @@ fn background_services(
         Arc::clone(games),
         store.cold.clone(),
         config.bots.clone(),
+        openings,
         bot_queue,
     );
     let sweeper = Sweeper::new(

@@ -37,8 +37,9 @@ pub fn new_solver(openings: Openings) -> Solver {
     solver
 }
 
-/// The embedded opening book and lines, each `None` if unreadable (logged once, at
-/// start-up; the solver then searches the opening).
+/// The embedded opening book and lines, read once at start-up and shared by the bots
+/// and the analysis; each `None` if unreadable (logged then; the solver then searches
+/// the opening).
 #[derive(Clone, Default)]
 pub struct Openings {
     book: Option<Book>,

@@ -111,17 +111,12 @@ impl Lines {
 
     /// The column to play in `position` and the result it keeps, if the lines hold it.
     pub fn move_for(&self, position: &Position) -> Option<(usize, Outcome)> {
-        let key = position.key();
-        let mirrored = position.mirrored_key() < key;
-        let canonical = key.min(position.mirrored_key());
         let index = self
             .entries
-            .binary_search_by_key(&canonical, |&(stored, _)| stored)
+            .binary_search_by_key(&position.canonical_key(), |&(stored, _)| stored)
             .ok()?;
         let entry = self.entries[index].1;
-        let column = usize::from(entry.column);
-        let column = if mirrored { WIDTH - 1 - column } else { column };
-        Some((column, entry.outcome))
+        Some((oriented(position, usize::from(entry.column)), entry.outcome))
     }
 
     /// Walks the lines of both sides up to `depth` stones, proving each kept move with
@@ -150,7 +145,11 @@ impl Lines {
             for (done, position) in level.iter().enumerate() {
                 if let Some(entry) = kept_move(position, solver) {
                     found.insert(position.canonical_key(), entry);
-                    add_replies(position, usize::from(entry.column), &mut levels[stones + 2]);
+                    add_replies(
+                        position,
+                        oriented(position, usize::from(entry.column)),
+                        &mut levels[stones + 2],
+                    );
                 }
                 progress(stones, done + 1, level.len());
             }
@@ -175,7 +174,7 @@ fn kept_move(position: &Position, solver: &mut Solver) -> Option<Entry> {
     if let Some(column) = (0..WIDTH).find(|&c| position.can_play(c) && position.is_winning_move(c))
     {
         return Some(Entry {
-            column: canonical_column(position, column),
+            column: oriented(position, column) as u8,
             outcome: Outcome::Win,
         });
     }
@@ -197,27 +196,25 @@ fn kept_move(position: &Position, solver: &mut Solver) -> Option<Entry> {
         !solver.score_above(&child, opponent_at_most)
     })?;
     Some(Entry {
-        column: canonical_column(position, column),
+        column: oriented(position, column) as u8,
         outcome,
     })
 }
 
-/// `column` as seen in the canonical orientation of `position`.
-fn canonical_column(position: &Position, column: usize) -> u8 {
-    let mirrored = position.mirrored_key() < position.key();
-    (if mirrored { WIDTH - 1 - column } else { column }) as u8
+/// `column` of `position` seen in the canonical orientation, or a canonical column seen
+/// on `position`: the mirror when the canonical key is the mirrored one (its own inverse).
+fn oriented(position: &Position, column: usize) -> usize {
+    if position.mirrored_key() < position.key() {
+        WIDTH - 1 - column
+    } else {
+        column
+    }
 }
 
-/// Adds to `next` the bot positions after the bot plays `canonical` (a column in the
-/// canonical orientation) in `position` and the opponent replies, skipping replies
-/// that lose at once or after which the bot wins at once.
-fn add_replies(position: &Position, canonical: usize, next: &mut BTreeMap<u64, Position>) {
-    let mirrored = position.mirrored_key() < position.key();
-    let column = if mirrored {
-        WIDTH - 1 - canonical
-    } else {
-        canonical
-    };
+/// Adds to `next` the bot positions after the bot plays `column` in `position` and the
+/// opponent replies, skipping replies that lose at once or after which the bot wins at
+/// once.
+fn add_replies(position: &Position, column: usize, next: &mut BTreeMap<u64, Position>) {
     let mut after = *position;
     if after.is_winning_move(column) {
         return;

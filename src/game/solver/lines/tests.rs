@@ -45,9 +45,7 @@ fn the_kept_move_keeps_the_exact_result_of_middle_and_end_games() {
             continue;
         };
         assert_eq!(entry.outcome, outcome);
-        let mirrored = position.mirrored_key() < position.key();
-        let column = usize::from(entry.column);
-        let column = if mirrored { WIDTH - 1 - column } else { column };
+        let column = oriented(&position, usize::from(entry.column));
         let scores = solver.analyze(&position);
         let best = scores.iter().flatten().max().copied();
         assert_eq!(
@@ -155,11 +153,7 @@ fn the_embedded_lines_cover_every_reply() {
                 continue;
             };
             let mut replies = BTreeMap::new();
-            add_replies(
-                position,
-                canonical_column(position, column).into(),
-                &mut replies,
-            );
+            add_replies(position, column, &mut replies);
             for reply in replies.values() {
                 if reply.plies() <= lines.depth() {
                     let (_, after) = lines.move_for(reply).unwrap_or_else(|| {
