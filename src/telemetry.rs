@@ -6,7 +6,7 @@
 use std::{
     borrow::Cow,
     sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use prometheus_client::{
@@ -77,6 +77,7 @@ pub struct Metrics {
     pub audit_lines_written: AtomicU64,
     pub games_finished: AtomicU64,
     move_latency: Histogram,
+    delivery_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -90,6 +91,7 @@ impl Default for Metrics {
             audit_lines_written: AtomicU64::default(),
             games_finished: AtomicU64::default(),
             move_latency: Histogram::new(LATENCY_BUCKETS),
+            delivery_latency: Histogram::new(LATENCY_BUCKETS),
         }
     }
 }
@@ -104,6 +106,15 @@ impl Metrics {
     /// Records the time from receiving a move to publishing its broadcast.
     pub fn observe_move_latency(&self, elapsed: Duration) {
         self.move_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a broadcast written to a local socket, timed from its arrival in the
+    /// socket's room: the instance's share of a broadcast's latency (queueing behind
+    /// the other sockets of the room, serializing the frame, the socket write).
+    pub fn observe_delivery(&self, arrived: Instant) {
+        self.broadcasts_delivered.fetch_add(1, Relaxed);
+        self.delivery_latency
+            .observe(arrived.elapsed().as_secs_f64());
     }
 
     /// Renders every metric in the OpenMetrics text format ([`CONTENT_TYPE`]), each
@@ -121,6 +132,11 @@ impl Metrics {
             "c4_move_latency_seconds",
             "Time from receiving a move to publishing its broadcast",
             self.move_latency.clone(),
+        );
+        registry.register(
+            "c4_broadcast_delivery_seconds",
+            "Time from a broadcast reaching this instance to its frame written to a local socket",
+            self.delivery_latency.clone(),
         );
         let mut out = String::with_capacity(4096);
         // Writing into a String cannot fail.
@@ -205,6 +221,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.observe_move_latency(Duration::from_micros(300));
         metrics.observe_move_latency(Duration::from_millis(30));
+        metrics.observe_delivery(Instant::now());
         let text = metrics.render(
             "a",
             &LiveGauges {
@@ -220,6 +237,8 @@ mod tests {
             "c4_games_active{instance=\"a\"} 2",
             "# TYPE c4_moves_applied counter",
             "c4_moves_applied_total{instance=\"a\"} 0",
+            "c4_broadcasts_delivered_total{instance=\"a\"} 1",
+            "c4_broadcast_delivery_seconds_bucket{instance=\"a\",le=\"+Inf\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

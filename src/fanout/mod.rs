@@ -10,12 +10,19 @@
 //! Pub/Sub is fire-and-forget, so whenever delivery may have skipped events (Redis
 //! reconnect, a socket too slow for its room) the socket is told to resync
 //! ([`RoomEvent::Resync`]) and sends the client the full state.
+//!
+//! Memory: every room buffers [`ROOM_CAPACITY`] events, allocated when it opens, and a
+//! lobby socket has a room of its own (its player's channel), so the capacity is kept
+//! to what a socket can fall behind in practice; one falling further resyncs. An event
+//! is one shared allocation, stamped with its arrival so sockets can report how long
+//! the local fan-out took ([`Broadcast::arrived`]).
 
 mod redis;
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::Instant,
 };
 
 use async_trait::async_trait;
@@ -23,14 +30,24 @@ use tokio::sync::{broadcast, mpsc};
 
 pub use self::redis::RedisFanout;
 
-/// Events buffered per room before a slow socket is told to resync.
-const ROOM_CAPACITY: usize = 256;
+/// Events buffered per room before a slow socket is told to resync. A move makes one
+/// or two events (its `move`, and `game_over` if it ends the game); a socket 32 events
+/// behind is stuck, not slow.
+const ROOM_CAPACITY: usize = 32;
+
+/// A serialized broadcast as it reached this instance, shared by its local sockets.
+#[derive(Debug)]
+pub struct Broadcast {
+    pub text: Box<str>,
+    /// When the room received it (from Redis, or the embedded store's commit).
+    pub arrived: Instant,
+}
 
 /// What a local socket receives from its room.
 #[derive(Clone, Debug)]
 pub enum RoomEvent {
-    /// A serialized broadcast, forwarded as is.
-    Event(Arc<str>),
+    /// A broadcast, forwarded as is.
+    Event(Arc<Broadcast>),
     /// Events may have been lost: send the full state.
     Resync,
 }
@@ -50,7 +67,7 @@ pub struct Subscription {
 impl Subscription {
     /// The next event, skipping resync markers (for listeners that keep no state);
     /// `None` once the room is gone.
-    pub async fn recv(&mut self) -> Option<Arc<str>> {
+    pub async fn recv(&mut self) -> Option<Arc<Broadcast>> {
         loop {
             match self.events.recv().await {
                 Ok(RoomEvent::Event(text)) => return Some(text),
@@ -131,10 +148,14 @@ impl Rooms {
     }
 
     /// Delivers an event to the local sockets of a channel (none: nothing to do).
-    pub fn deliver(&self, channel: &str, event: Arc<str>) {
+    pub fn deliver(&self, channel: &str, text: impl Into<Box<str>>) {
         if let Some(room) = self.lock().get(channel) {
+            let event = Broadcast {
+                text: text.into(),
+                arrived: Instant::now(),
+            };
             // An error only means no receiver is left, which `leave` is about to clean up.
-            let _ = room.sender.send(RoomEvent::Event(event));
+            let _ = room.sender.send(RoomEvent::Event(Arc::new(event)));
         }
     }
 
@@ -194,11 +215,11 @@ mod tests {
         let fanout = LocalFanout::new(Arc::clone(&rooms));
         let mut a = fanout.subscribe("g").await.expect("subscribe");
         let mut b = fanout.subscribe("g").await.expect("subscribe");
-        rooms.deliver("g", Arc::from("one"));
-        rooms.deliver("other", Arc::from("not for g"));
+        rooms.deliver("g", "one");
+        rooms.deliver("other", "not for g");
         for sub in [&mut a, &mut b] {
             match sub.events.recv().await.expect("event") {
-                RoomEvent::Event(text) => assert_eq!(&*text, "one"),
+                RoomEvent::Event(event) => assert_eq!(&*event.text, "one"),
                 RoomEvent::Resync => panic!("unexpected resync"),
             }
             assert!(sub.events.try_recv().is_err(), "exactly once");

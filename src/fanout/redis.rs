@@ -94,7 +94,7 @@ async fn sharded_subscriber(
                         let channel = data.next().and_then(|v| redis::from_redis_value::<String>(v).ok());
                         let payload = data.next().and_then(|v| redis::from_redis_value::<String>(v).ok());
                         if let (Some(channel), Some(payload)) = (channel, payload) {
-                            rooms.deliver(&channel, Arc::from(payload));
+                            rooms.deliver(&channel, payload);
                         }
                     }
                     PushKind::Disconnection => {
@@ -214,7 +214,7 @@ async fn relay(
                 let Some(message) = message else { return Session::Lost };
                 let channel = message.get_channel_name();
                 match message.get_payload::<String>() {
-                    Ok(payload) => rooms.deliver(channel, Arc::from(payload)),
+                    Ok(payload) => rooms.deliver(channel, payload),
                     Err(err) => tracing::warn!(error = %err, channel, "undecodable broadcast"),
                 }
             }

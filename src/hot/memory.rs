@@ -216,13 +216,13 @@ impl HotStore for MemoryHotStore {
         // Delivered while the store's mutex is held, so events leave in commit order.
         let channel = self.keys.game_channel(game_id);
         for event in commit.events {
-            self.rooms.deliver(&channel, Arc::from(event));
+            self.rooms.deliver(&channel, event);
         }
         Ok(CommitOutcome::Committed)
     }
 
     async fn publish(&self, channel: &str, event: &str) -> Result<(), HotError> {
-        self.rooms.deliver(channel, Arc::from(event));
+        self.rooms.deliver(channel, event);
         Ok(())
     }
 

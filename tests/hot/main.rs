@@ -173,7 +173,7 @@ async fn next_event(subscription: &mut Subscription) -> String {
         .await
         .expect("an event within 5 s")
         .expect("room open");
-    event.to_string()
+    event.text.to_string()
 }
 
 async fn create_never_overwrites(s: Subject) {
