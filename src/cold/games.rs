@@ -111,10 +111,9 @@ impl Cold {
             started_at: Set(new.player2_id.map(|_| new.now)),
             finished_at: Set(None),
         };
-        game::Entity::insert(model).exec(&self.db).await?;
-        self.game(new.id)
-            .await?
-            .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
+        Ok(game::Entity::insert(model)
+            .exec_with_returning(&self.db)
+            .await?)
     }
 
     /// Starts a waiting game with its two seats (the creator, seat one while the game

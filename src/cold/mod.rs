@@ -31,7 +31,7 @@ use sea_orm::{
 pub use anchors::{AnchorReason, NewAnchor, StoredMoveKey};
 pub use games::{FinishRecord, GameClock, GameCounts, NewGame, NewMove, RatingOutcome};
 pub use move_writer::MoveBatches;
-pub use players::{Credentials, LeaderboardRow, Player};
+pub use players::{Credentials, LeaderboardRow, NewSession, Player};
 pub use profiles::HeadToHead;
 
 /// Advisory lock key held while migrating (any constant, the same for every instance).

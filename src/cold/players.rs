@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
 };
 
 use super::{
@@ -53,6 +53,32 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
+/// A session to open: the SHA-256 of its bearer token and when it expires.
+pub struct NewSession {
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl NewSession {
+    fn model(self, player_id: i64, now: DateTime<Utc>) -> session::ActiveModel {
+        session::ActiveModel {
+            token_hash: Set(self.token_hash),
+            player_id: Set(player_id),
+            created_at: Set(now),
+            expires_at: Set(self.expires_at),
+        }
+    }
+}
+
+/// A player and its first session in one statement (PostgreSQL).
+const REGISTER_SQL: &str = "WITH player AS ( \
+       INSERT INTO players (username, username_key, password_hash, elo_rating, wins, losses, draws, created_at) \
+       VALUES ($1, $2, $3, $4, 0, 0, 0, $5) RETURNING *), \
+     session AS ( \
+       INSERT INTO sessions (token_hash, player_id, created_at, expires_at) \
+       SELECT $6, id, $5, $7 FROM player) \
+     SELECT * FROM player";
+
 /// One row of the leaderboard.
 #[derive(Clone, Debug)]
 pub struct LeaderboardRow {
@@ -64,18 +90,22 @@ pub struct LeaderboardRow {
 }
 
 impl Cold {
-    /// Inserts a player; [`ColdError::Duplicate`] when the username is taken (case-insensitively).
+    /// Inserts a player with its first session in one atomic write: a crash can't leave a registered name without the token
+    /// that was to be its only credential (a guest's). [`ColdError::Duplicate`] when the
+    /// username is taken (case-insensitively). On PostgreSQL it is one statement (one
+    /// round trip, one commit); SQLite, which has no writes in `WITH`, uses a transaction.
     pub async fn create_player(
         &self,
         username: &str,
         password_hash: Option<String>,
         rating: i32,
         now: DateTime<Utc>,
+        session: NewSession,
     ) -> Result<Player, ColdError> {
         let model = player::ActiveModel {
             username: Set(username.to_string()),
             username_key: Set(username.to_lowercase()),
-            password_hash: Set(password_hash),
+            password_hash: Set(password_hash.clone()),
             elo_rating: Set(rating),
             wins: Set(0),
             losses: Set(0),
@@ -84,13 +114,36 @@ impl Cold {
             bot_level: Set(None),
             ..Default::default()
         };
-        let id = player::Entity::insert(model)
-            .exec(&self.db)
-            .await?
-            .last_insert_id;
-        self.player(id)
-            .await?
-            .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted))
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                REGISTER_SQL,
+                [
+                    username.into(),
+                    username.to_lowercase().into(),
+                    password_hash.into(),
+                    rating.into(),
+                    now.into(),
+                    session.token_hash.into(),
+                    session.expires_at.into(),
+                ],
+            );
+            return player::Entity::find()
+                .from_raw_sql(statement)
+                .one(&self.db)
+                .await?
+                .map(Player::from)
+                .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted));
+        }
+        let txn = self.db.begin().await?;
+        let record = player::Entity::insert(model)
+            .exec_with_returning(&txn)
+            .await?;
+        session::Entity::insert(session.model(record.id, now))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(record.into())
     }
 
     /// The account of the computer opponent of `level`, created on first use under
@@ -175,20 +228,16 @@ impl Cold {
         Ok(player::Entity::find().count(&self.db).await?)
     }
 
+    /// Opens another session of a player (a log-in).
     pub async fn create_session(
         &self,
         player_id: i64,
-        token_hash: String,
+        session: NewSession,
         now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
     ) -> Result<(), ColdError> {
-        let model = session::ActiveModel {
-            token_hash: Set(token_hash),
-            player_id: Set(player_id),
-            created_at: Set(now),
-            expires_at: Set(expires_at),
-        };
-        session::Entity::insert(model).exec(&self.db).await?;
+        session::Entity::insert(session.model(player_id, now))
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 

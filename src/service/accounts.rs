@@ -36,7 +36,7 @@ use super::{
 };
 use crate::{
     audit::{AuditEvent, AuditLog},
-    cold::{Cold, ColdError, Player},
+    cold::{Cold, ColdError, NewSession, Player},
     config::Limits,
     game::INITIAL_RATING,
     hot::{HotStore, Keys},
@@ -211,9 +211,16 @@ impl Accounts {
             Some(password) => Some(self.passwords.hash(password.expose().to_string()).await?),
             None => None,
         };
+        let (token, session) = new_session();
         let player = match self
             .cold
-            .create_player(username.as_str(), password_hash, INITIAL_RATING, Utc::now())
+            .create_player(
+                username.as_str(),
+                password_hash,
+                INITIAL_RATING,
+                Utc::now(),
+                session,
+            )
             .await
         {
             Ok(player) => player,
@@ -222,7 +229,6 @@ impl Accounts {
             }
             Err(err) => return Err(err.into()),
         };
-        let token = self.open_session(player.id).await?;
         self.audit
             .record(
                 AuditEvent::new("player_registered")
@@ -295,18 +301,22 @@ impl Accounts {
     }
 
     async fn open_session(&self, player_id: i64) -> ServiceResult<String> {
-        let token = new_token();
-        let now = Utc::now();
+        let (token, session) = new_session();
         self.cold
-            .create_session(
-                player_id,
-                hash_token(&token),
-                now,
-                now + chrono::Duration::days(SESSION_DAYS),
-            )
+            .create_session(player_id, session, Utc::now())
             .await?;
         Ok(token)
     }
+}
+
+/// A new bearer token and the session that stores its hash.
+fn new_session() -> (String, NewSession) {
+    let token = new_token();
+    let session = NewSession {
+        token_hash: hash_token(&token),
+        expires_at: Utc::now() + chrono::Duration::days(SESSION_DAYS),
+    };
+    (token, session)
 }
 
 #[cfg(test)]

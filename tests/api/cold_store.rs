@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use connect4_arena::{
-    cold::{Cold, ColdError, FinishRecord, MoveBatches, NewGame, NewMove},
+    cold::{Cold, ColdError, FinishRecord, MoveBatches, NewGame, NewMove, NewSession},
     game::{EndReason, GameStatus, Seat},
 };
 
@@ -27,13 +27,21 @@ async fn databases() -> Vec<(&'static str, Cold, Option<std::sync::Arc<DatabaseG
     ]
 }
 
+/// A session with a token hash of its own.
+fn session() -> NewSession {
+    NewSession {
+        token_hash: unique_name("token"),
+        expires_at: Utc::now() + chrono::Duration::days(1),
+    }
+}
+
 async fn game_between(cold: &Cold, id: &str) -> (i64, i64) {
     let a = cold
-        .create_player(&unique_name("a"), None, 1200, Utc::now())
+        .create_player(&unique_name("a"), None, 1200, Utc::now(), session())
         .await
         .unwrap();
     let b = cold
-        .create_player(&unique_name("b"), None, 1200, Utc::now())
+        .create_player(&unique_name("b"), None, 1200, Utc::now(), session())
         .await
         .unwrap();
     cold.insert_game(NewGame {
@@ -54,10 +62,17 @@ async fn game_between(cold: &Cold, id: &str) -> (i64, i64) {
 #[tokio::test]
 async fn usernames_are_unique_regardless_of_case_on_both_databases() {
     for (name, cold, _guard) in databases().await {
-        cold.create_player("Zed", None, 1200, Utc::now())
+        let first = session();
+        let first_hash = first.token_hash.clone();
+        let zed = cold
+            .create_player("Zed", None, 1200, Utc::now(), first)
             .await
             .unwrap();
-        let again = cold.create_player("zED", None, 1200, Utc::now()).await;
+        let second = session();
+        let second_hash = second.token_hash.clone();
+        let again = cold
+            .create_player("zED", None, 1200, Utc::now(), second)
+            .await;
         assert!(
             matches!(again, Err(ColdError::Duplicate(_))),
             "{name}: {again:?}"
@@ -69,6 +84,19 @@ async fn usernames_are_unique_regardless_of_case_on_both_databases() {
                 .unwrap()
                 .username,
             "Zed",
+            "{name}"
+        );
+        // The player and its session are one write: the first token logs in, the
+        // refused registration left no session behind.
+        let now = Utc::now();
+        assert_eq!(
+            cold.session_player(&first_hash, now).await.unwrap(),
+            Some(zed),
+            "{name}"
+        );
+        assert_eq!(
+            cold.session_player(&second_hash, now).await.unwrap(),
+            None,
             "{name}"
         );
     }
@@ -159,7 +187,7 @@ async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
     }
     // A game nobody joined (not active), and a move number one game already holds.
     let host = cold
-        .create_player(&unique_name("host"), None, 1200, Utc::now())
+        .create_player(&unique_name("host"), None, 1200, Utc::now(), session())
         .await
         .unwrap();
     cold.insert_game(NewGame {
