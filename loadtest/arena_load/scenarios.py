@@ -302,6 +302,11 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
                          "(moves × watchers)", f"{fmt(int(t['count']))} / {fmt(played)} × {watchers}"))
             rows.append(("… move time on the server → a watcher receives it, p50 / p95 / p99 / max (ms)",
                          f"{fmt(t['med'], 1)} / {fmt(t['p(95)'], 1)} / {fmt(t['p(99)'], 1)} / {fmt(t['max'], 0)}"))
+        delivery_q = histogram_quantiles(metrics_after, "c4_broadcast_delivery_seconds")
+        if delivery_q:
+            rows.append(("… broadcast reaches the instance → its frame written to a local socket, p50 / p95 / p99 "
+                         "(ms, servers' `c4_broadcast_delivery_seconds`, histogram estimate)",
+                         " / ".join(fmt(delivery_q.get(q, 0) * 1000, 2) for q in (0.5, 0.95, 0.99))))
         for inst in instances:
             u = sampler.usage(inst.name, w0, w1)
             if u:

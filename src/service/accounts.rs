@@ -212,6 +212,7 @@ impl Accounts {
             None => None,
         };
         let (token, session) = new_session();
+        let token_hash = session.token_hash.clone();
         let player = match self
             .cold
             .create_player(
@@ -229,6 +230,9 @@ impl Accounts {
             }
             Err(err) => return Err(err.into()),
         };
+        // A new player's next request (creating or joining a game) comes within the
+        // cache's lifetime: when it reaches this instance, no lookup.
+        self.sessions.insert(token_hash, player.clone()).await;
         self.audit
             .record(
                 AuditEvent::new("player_registered")
