@@ -87,6 +87,10 @@ def build_parser():
     p.add_argument("--pg-socket", default=None, metavar="DIR",
                    help="the instances reach PostgreSQL through its Unix socket in DIR (e.g. /var/run/postgresql) "
                         "instead of TCP on loopback")
+    p.add_argument("--redis-cluster", type=int, default=0, metavar="N",
+                   help="start a private Redis Cluster of N primaries (N >= 3, no replicas) for this run instead "
+                        "of the Redis on 127.0.0.1:6379; the report shows each node's share of the games' keys "
+                        "and commands")
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
     p.add_argument("--idle-seconds", type=float, default=10, help="idle: seconds to sample idle RSS (default 10)")
     p.add_argument("--label", default="", help="suffix of the report section key (keeps variants apart)")

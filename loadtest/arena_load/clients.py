@@ -28,11 +28,11 @@ def http_get(port, path, timeout=2.0):
         conn.close()
 
 
-def redis_command(*args, sock=None):
-    """One Redis command over RESP; returns the decoded reply."""
+def redis_command(*args, sock=None, addr=REDIS):
+    """One Redis command over RESP (to `addr`, unless `sock` is given); returns the decoded reply."""
     own = sock is None
     if own:
-        sock = socket.create_connection(REDIS, timeout=10)
+        sock = socket.create_connection(addr, timeout=10)
     try:
         payload = f"*{len(args)}\r\n".encode()
         for arg in args:
@@ -69,8 +69,8 @@ def _resp_read(reader):
     raise RuntimeError(f"unexpected Redis reply {line!r}")
 
 
-def redis_commandstats():
-    text = redis_command("INFO", "commandstats")
+def redis_commandstats(addr=REDIS):
+    text = redis_command("INFO", "commandstats", addr=addr)
     stats = {}
     for line in text.splitlines():
         m = re.match(r"cmdstat_([^:]+):calls=(\d+),usec=(\d+)", line)

@@ -10,6 +10,7 @@ from .clients import psql, redis_delete_prefix
 from .cluster import Instance, Nginx, ensure_binary, newest_source_mtime, raise_nofile
 from .common import BINARY, HERE, K6_SCENARIOS, PG, REDIS, REPO, SetupError, log
 from .procstats import Sampler, pids_named, postgres_pids_of, wait_for_quiet
+from .redis_cluster import RedisCluster
 from .report import command_line, fmt, git_commit, headline_text, render_section, update_report, write_result
 from .scenarios import run_idle, run_k6
 from .verify import log_findings
@@ -56,7 +57,10 @@ def run(args):
     psql(f'create database "{db}"')
     status = 2
     ctx_headline = None
+    redis_cluster = RedisCluster(run_dir, args.redis_cluster) if args.redis_cluster else None
     try:
+        if redis_cluster:
+            redis_cluster.start()
         server_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
         server_env.update({
             "DATABASE_URL": database_url(args, db),
@@ -76,6 +80,8 @@ def run(args):
             # The flood must reach argon2 (as many attackers on many addresses and
             # accounts would): per-account and per-address limits out of the way.
             server_env["LOGIN_ATTEMPTS_PER_ACCOUNT"] = "100000000"
+        if redis_cluster:
+            server_env.update({"REDIS_URL": redis_cluster.url(), "REDIS_CLUSTER": "true"})
         for item in args.server_env:
             k, _, v = item.partition("=")
             server_env[k] = v
@@ -93,7 +99,7 @@ def run(args):
         status = 0
         ctx = {"args": args, "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "commit": f"{git_commit()} (binary built {built})", "command": command_line(args), "rows": [],
-               "notes": []}
+               "notes": [], "redis_cluster": redis_cluster}
         try:
             for inst in instances:
                 ms = inst.start()
@@ -105,7 +111,7 @@ def run(args):
             groups = {inst.name: (lambda inst=inst: [inst.proc.pid] if inst.proc and inst.proc.poll() is None else [])
                       for inst in instances}
             groups["nginx"] = nginx.pids
-            groups["redis-server"] = lambda: pids_named("redis-server")
+            groups["redis-server"] = redis_cluster.pids if redis_cluster else (lambda: pids_named("redis-server"))
             groups["postgres (this run)"] = lambda: postgres_pids_of(db)
             groups["postgres (all)"] = lambda: pids_named("postgres")
             k6_holder = {}
@@ -152,13 +158,16 @@ def run(args):
         status = 2
         raise
     finally:
+        if redis_cluster:
+            redis_cluster.stop()
         if not args.keep:
             try:
                 psql(f'drop database if exists "{db}" with (force)')
             except SetupError as err:
                 log(f"could not drop {db}: {err}")
             try:
-                redis_delete_prefix(prefix)
+                if not redis_cluster:
+                    redis_delete_prefix(prefix)
             except (OSError, RuntimeError) as err:
                 log(f"could not delete Redis keys {prefix}*: {err}")
             if status == 0:

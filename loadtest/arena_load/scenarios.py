@@ -13,6 +13,22 @@ from .report import counter, fmt, headline_text, parse_duration, server_cpu_per_
 from .verify import read_console, verify_matches, verify_moves
 
 
+def redis_node_stats(ctx):
+    """`INFO commandstats` of every Redis node of the run: the shared Redis, or each node of --redis-cluster."""
+    cluster = ctx.get("redis_cluster")
+    return [redis_commandstats(address) for address in cluster.addresses] if cluster else [redis_commandstats()]
+
+
+def summed(node_stats):
+    """Calls and microseconds per command, added over the nodes."""
+    total = {}
+    for stats in node_stats:
+        for name, (calls, usec) in stats.items():
+            prev_calls, prev_usec = total.get(name, (0, 0))
+            total[name] = (prev_calls + calls, prev_usec + usec)
+    return total
+
+
 def run_idle(args, instances, sampler, ctx):
     """Start-up-to-ready times, idle RSS, shutdown time and a warm restart."""
     sampler.start()
@@ -88,7 +104,8 @@ def run_k6(args, k6, k6_holder, instances, nginx, sampler, run_dir, db, prefix, 
     elif args.direct and args.scenario == "soak":
         ctx["where_text"] = ", sockets connect directly to the instance(s), no nginx"
 
-    redis_before = redis_commandstats()
+    ctx["redis_nodes_before"] = redis_node_stats(ctx)
+    redis_before = summed(ctx["redis_nodes_before"])
     pg_before = pg_db_stats(db)
     metrics_before = [parse_metrics(http_get(i.port, "/metrics")[1]) for i in instances]
     sampler.start()
@@ -154,7 +171,8 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
     metrics_after = [parse_metrics(t) for t in metrics_after_text]
     with open(os.path.join(run_dir, "metrics-after.txt"), "w") as f:
         f.write("\n".join(metrics_after_text))
-    redis_after = redis_commandstats()
+    redis_nodes_after = redis_node_stats(ctx)
+    redis_after = summed(redis_nodes_after)
     pg_after = pg_db_stats(db)
     sampler.stop()
     summary = None
@@ -236,6 +254,15 @@ def _drive_k6(args, proc, t_start, duration_s, instances, nginx, sampler, run_di
         if server_q:
             rows.append(("server-side move latency (receive → publish) p50 / p95 / p99 (ms, histogram estimate)",
                          " / ".join(fmt(server_q.get(q, 0) * 1000, 2) for q in (0.5, 0.95, 0.99))))
+        cluster = ctx.get("redis_cluster")
+        if cluster:
+            parts = []
+            for port, before, after, keys in zip(cluster.ports, ctx["redis_nodes_before"], redis_nodes_after,
+                                                 cluster.keys()):
+                calls = {k: after[k][0] - before.get(k, (0, 0))[0] for k in ("spublish", "evalsha") if k in after}
+                parts.append(f"{port}: {fmt(calls.get('spublish', 0))} / {fmt(calls.get('evalsha', 0))} / {fmt(keys)}")
+            rows.append(("Redis Cluster, per node: `SPUBLISH` (game broadcasts) / `EVALSHA` (lock-and-load, "
+                         "commit) / keys at the end", "; ".join(parts)))
         if moved > 0:
             per_move = [(k, v / moved) for k, v in sorted(redis_delta.items(), key=lambda kv: -kv[1]) if v > 0][:8]
             rows.append(("Redis commands per applied move (all clients of this Redis)",
