@@ -13,7 +13,7 @@ pub struct Config {
     pub hot: HotMode,
     /// Most database connections this instance opens.
     pub database_pool_size: u32,
-    /// Group commit of moves (`MOVE_BATCH_MAX`, `MOVE_WRITERS`).
+    /// Group commit of moves (`MOVE_BATCH_MAX`, `MOVE_WRITERS`, `MOVE_BATCH_WINDOW_US`).
     pub move_batches: crate::cold::MoveBatches,
     /// Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis.
     pub redis_prefix: String,
@@ -306,6 +306,11 @@ fn move_batches(
     Ok(crate::cold::MoveBatches {
         max_moves: parse(get, "MOVE_BATCH_MAX", default.max_moves)?.max(1),
         writers: parse(get, "MOVE_WRITERS", default.writers)?.max(1),
+        window: std::time::Duration::from_micros(parse(
+            get,
+            "MOVE_BATCH_WINDOW_US",
+            default.window.as_micros() as u64,
+        )?),
     })
 }
 
@@ -490,6 +495,18 @@ mod tests {
         assert_eq!(config.game_ttl, Duration::from_secs(86_400));
         assert!(config.database_url.starts_with("sqlite://./data/"));
         assert_eq!(config.redis_prefix, "c4");
+    }
+
+    #[test]
+    fn group_commit_gathers_for_a_millisecond_unless_configured() {
+        let default = config_from(&[("INSTANCE_ID", "test")]).unwrap();
+        assert_eq!(default.move_batches.window, Duration::from_millis(1));
+        let off = config_from(&[("MOVE_BATCH_WINDOW_US", "0")]).unwrap();
+        assert_eq!(off.move_batches.window, Duration::ZERO);
+        let windowed = config_from(&[("MOVE_BATCH_WINDOW_US", "2500")]).unwrap();
+        assert_eq!(windowed.move_batches.window, Duration::from_micros(2500));
+        let err = config_from(&[("MOVE_BATCH_WINDOW_US", "-1")]).expect_err("not a duration");
+        assert!(err.to_string().contains("MOVE_BATCH_WINDOW_US"), "{err}");
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! the mover's acknowledgement and the broadcast follow the commit exactly as with one
 //! statement per move — so durability and the exactly-once guarantee are unchanged;
 //! what is shared is the statement, its transaction and its WAL flush. The writer takes
-//! what has queued while the previous batch was being written (up to
-//! [`MoveBatches::max_moves`]), so a quiet instance writes each move alone, with no
-//! added wait, and a busy one writes fewer, larger statements.
+//! what has queued while the previous batch was being written, and what arrives within
+//! a short gather window after a batch's first move ([`MoveBatches::window`], 1 ms by
+//! default; up to [`MoveBatches::max_moves`]): a busy instance writes fewer, larger
+//! statements, and a move waits at most the window longer than it would alone.
 //!
 //! Each row keeps the guard of the single-move insert: it is stored only while its game
 //! is `active` (the game row share-locked), and rows the guard refused come back as
@@ -15,23 +16,30 @@
 //! move number already stored, after a crash) is written again move by move, so each
 //! caller gets exactly the answer its move alone would have got.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::{
+    sync::{mpsc, oneshot, Semaphore},
+    time::Instant,
+};
 
 use super::ColdError;
 use crate::game::GameStatus;
 
-/// How moves are grouped into statements (`MOVE_BATCH_MAX`, `MOVE_WRITERS`).
+/// How moves are grouped into statements (`MOVE_BATCH_MAX`, `MOVE_WRITERS`,
+/// `MOVE_BATCH_WINDOW_US`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MoveBatches {
     /// Most moves in one statement; 1 turns group commit off.
     pub max_moves: usize,
     /// Statements in flight at once.
     pub writers: usize,
+    /// How long a batch waits, from its first move, for more moves to share its
+    /// statement; zero writes what has queued at once.
+    pub window: Duration,
 }
 
 impl Default for MoveBatches {
@@ -39,6 +47,7 @@ impl Default for MoveBatches {
         MoveBatches {
             max_moves: 64,
             writers: 2,
+            window: Duration::from_millis(1),
         }
     }
 }
@@ -112,10 +121,16 @@ async fn write_batches(
             return;
         };
         let mut batch = vec![first];
+        let deadline = Instant::now() + batches.window;
         while batch.len() < batches.max_moves {
             match moves.try_recv() {
                 Ok(next) => batch.push(next),
-                Err(_) => break,
+                Err(_) if batches.window.is_zero() => break,
+                Err(_) => match tokio::time::timeout_at(deadline, moves.recv()).await {
+                    Ok(Some(next)) => batch.push(next),
+                    // The window is over, or the queue closed: write what there is.
+                    Ok(None) | Err(_) => break,
+                },
             }
         }
         let db = db.clone();

@@ -1,6 +1,8 @@
 //! The cold layer on both databases: the same migrations and queries on SQLite and on a
 //! fresh PostgreSQL database.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use connect4_arena::{
     cold::{Cold, ColdError, FinishRecord, MoveBatches, NewGame, NewMove, NewSession},
@@ -173,17 +175,30 @@ async fn a_game_is_settled_once_even_when_raced_on_both_databases() {
 #[tokio::test]
 async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
     let (url, _guard) = fresh_postgres_database_guarded().await;
-    let cold = Cold::connect(&url)
-        .await
-        .expect("postgres")
-        .with_move_batches(MoveBatches {
-            max_moves: 64,
-            writers: 1,
-        });
-    let ids: Vec<String> = (0..24).map(|n| format!("batch{n}")).collect();
+    // Batches of what queued meanwhile, and batches gathered for 20 ms (all 25 moves
+    // share one statement).
+    for (round, window) in [Duration::ZERO, Duration::from_millis(20)]
+        .into_iter()
+        .enumerate()
+    {
+        let cold = Cold::connect(&url)
+            .await
+            .expect("postgres")
+            .with_move_batches(MoveBatches {
+                max_moves: 64,
+                writers: 1,
+                window,
+            });
+        answers_match_single_writes(&cold, &format!("r{round}-")).await;
+    }
+}
+
+async fn answers_match_single_writes(cold: &Cold, prefix: &str) {
+    let waiting = format!("{prefix}waiting");
+    let ids: Vec<String> = (0..24).map(|n| format!("{prefix}batch{n}")).collect();
     let mut players = Vec::new();
     for id in &ids {
-        players.push(game_between(&cold, id).await.0);
+        players.push(game_between(cold, id).await.0);
     }
     // A game nobody joined (not active), and a move number one game already holds.
     let host = cold
@@ -191,7 +206,7 @@ async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
         .await
         .unwrap();
     cold.insert_game(NewGame {
-        id: "waiting",
+        id: &waiting,
         player1_id: host.id,
         player2_id: None,
         move_time_limit_secs: 60,
@@ -220,7 +235,7 @@ async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
         .zip(&players)
         .map(|(id, &player)| cold.insert_move(first_move(id, player)))
         .collect();
-    writes.push(cold.insert_move(first_move("waiting", host.id)));
+    writes.push(cold.insert_move(first_move(&waiting, host.id)));
     let answers = futures_util::future::join_all(writes).await;
 
     assert!(
@@ -237,7 +252,7 @@ async fn moves_written_together_each_get_the_answer_they_would_get_alone() {
         "{:?}",
         answers[24]
     );
-    assert!(cold.moves("waiting").await.unwrap().is_empty());
+    assert!(cold.moves(&waiting).await.unwrap().is_empty());
     assert_eq!(cold.moves(&ids[0]).await.unwrap().len(), 1);
 }
 
