@@ -90,10 +90,11 @@ pub struct LeaderboardRow {
 }
 
 impl Cold {
-    /// Inserts a player with its first session in one atomic write: a crash can't leave a registered name without the token
-    /// that was to be its only credential (a guest's). [`ColdError::Duplicate`] when the
-    /// username is taken (case-insensitively). On PostgreSQL it is one statement (one
-    /// round trip, one commit); SQLite, which has no writes in `WITH`, uses a transaction.
+    /// Inserts a player with its first session in one atomic write: a crash can't leave
+    /// a registered name without the token that was to be its only credential (a
+    /// guest's). [`ColdError::Duplicate`] when the username is taken
+    /// (case-insensitively). On PostgreSQL it is one statement (one round trip, one
+    /// commit); SQLite, which has no writes in `WITH`, uses a transaction.
     pub async fn create_player(
         &self,
         username: &str,
@@ -102,18 +103,6 @@ impl Cold {
         now: DateTime<Utc>,
         session: NewSession,
     ) -> Result<Player, ColdError> {
-        let model = player::ActiveModel {
-            username: Set(username.to_string()),
-            username_key: Set(username.to_lowercase()),
-            password_hash: Set(password_hash.clone()),
-            elo_rating: Set(rating),
-            wins: Set(0),
-            losses: Set(0),
-            draws: Set(0),
-            created_at: Set(now),
-            bot_level: Set(None),
-            ..Default::default()
-        };
         if self.db.get_database_backend() == DbBackend::Postgres {
             let statement = Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -135,6 +124,18 @@ impl Cold {
                 .map(Player::from)
                 .ok_or_else(|| ColdError::Database(sea_orm::DbErr::RecordNotInserted));
         }
+        let model = player::ActiveModel {
+            username: Set(username.to_string()),
+            username_key: Set(username.to_lowercase()),
+            password_hash: Set(password_hash),
+            elo_rating: Set(rating),
+            wins: Set(0),
+            losses: Set(0),
+            draws: Set(0),
+            created_at: Set(now),
+            bot_level: Set(None),
+            ..Default::default()
+        };
         let txn = self.db.begin().await?;
         let record = player::Entity::insert(model)
             .exec_with_returning(&txn)

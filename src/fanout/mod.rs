@@ -70,7 +70,7 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Arc<Broadcast>> {
         loop {
             match self.events.recv().await {
-                Ok(RoomEvent::Event(text)) => return Some(text),
+                Ok(RoomEvent::Event(event)) => return Some(event),
                 Ok(RoomEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
