@@ -517,7 +517,7 @@ impl Writer {
     /// Hands the pending lines to the OS, then tells their waiting callers.
     fn flush_and_ack(&mut self, waiting: &mut Vec<Ack<()>>) {
         let flushed = self.flush().map_err(|err| {
-            tracing::error!(error = %err, path = %self.path.display(), "audit write failed; lines not written");
+            tracing::error!(error = %err, path = %self.path.display(), "audit write failed");
             AuditError::Write(err.to_string())
         });
         for ack in waiting.drain(..) {
@@ -545,6 +545,10 @@ impl Writer {
                 Err(err) => break Err(err),
             }
         };
+        if let Err(err) = &outcome {
+            // The module's promise: a lost event is logged with the event.
+            tracing::error!(error = %err, lines = %String::from_utf8_lossy(&self.pending), "audit lines not written");
+        }
         self.pending.clear();
         match outcome {
             Ok(()) => {
